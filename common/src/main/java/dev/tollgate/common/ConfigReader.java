@@ -1,0 +1,202 @@
+package dev.tollgate.common;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Reads and validates the config document; every error names its key. Unknown keys are errors too. */
+final class ConfigReader {
+
+  private static final Map<String, Set<String>> KNOWN =
+      Map.of(
+          "", Set.of("proxy", "control", "node", "network", "timeouts"),
+          "proxy", Set.of("listen", "tls", "xForwardedFor", "maxHeaderSize", "maxUriLength"),
+          "proxy.tls", Set.of("listen", "cert", "key"),
+          "control", Set.of("listen"),
+          "node", Set.of("name", "dataDir"),
+          "network", Set.of("allowPrivate", "connectPorts"),
+          "timeouts", Set.of("connect", "idle", "maxLifetime", "header"));
+
+  private final JsonObject root;
+
+  ConfigReader(JsonObject root) {
+    this.root = root == null ? new JsonObject() : root;
+  }
+
+  NodeConfig read() {
+    checkKeys("", root);
+    JsonObject proxy = section(root, "proxy");
+    JsonObject tls = section(proxy, "proxy.tls");
+    JsonObject control = section(root, "control");
+    JsonObject node = section(root, "node");
+    JsonObject network = section(root, "network");
+    JsonObject timeouts = section(root, "timeouts");
+
+    HostPort tlsListen = tls.containsKey("listen") ? hostPort(tls, "listen", "proxy.tls.listen", null) : null;
+    Path cert = path(tls, "cert", "proxy.tls.cert");
+    Path key = path(tls, "key", "proxy.tls.key");
+    if ((cert == null) != (key == null)) {
+      throw new ConfigException(cert == null ? "proxy.tls.cert" : "proxy.tls.key", "cert and key go together");
+    }
+    if (tlsListen == null && cert != null) {
+      throw new ConfigException("proxy.tls.listen", "required when proxy.tls.cert is set");
+    }
+    return new NodeConfig(
+        hostPort(proxy, "listen", "proxy.listen", NodeConfig.DEFAULT_PROXY_LISTEN),
+        tlsListen,
+        cert,
+        key,
+        bool(proxy, "xForwardedFor", "proxy.xForwardedFor", false),
+        integer(proxy, "maxHeaderSize", "proxy.maxHeaderSize", NodeConfig.DEFAULT_MAX_HEADER_SIZE, 1024, 1 << 20),
+        integer(proxy, "maxUriLength", "proxy.maxUriLength", NodeConfig.DEFAULT_MAX_URI_LENGTH, 256, 1 << 20),
+        hostPort(control, "listen", "control.listen", NodeConfig.DEFAULT_CONTROL_LISTEN),
+        nodeName(node),
+        Path.of(string(node, "dataDir", "node.dataDir", NodeConfig.DEFAULT_DATA_DIR)),
+        cidrs(network, "allowPrivate", "network.allowPrivate"),
+        ports(network, "connectPorts", "network.connectPorts"),
+        new NodeConfig.Timeouts(
+            duration(timeouts, "connect", NodeConfig.Timeouts.DEFAULT_CONNECT),
+            duration(timeouts, "idle", NodeConfig.Timeouts.DEFAULT_IDLE),
+            duration(timeouts, "maxLifetime", NodeConfig.Timeouts.DEFAULT_MAX_LIFETIME),
+            duration(timeouts, "header", NodeConfig.Timeouts.DEFAULT_HEADER)));
+  }
+
+  private static void checkKeys(String path, JsonObject o) {
+    Set<String> known = KNOWN.get(path);
+    for (String k : o.fieldNames()) {
+      if (!known.contains(k)) {
+        throw new ConfigException(path.isEmpty() ? k : path + "." + k, "unknown key");
+      }
+    }
+  }
+
+  private static JsonObject section(JsonObject parent, String path) {
+    String name = path.substring(path.lastIndexOf('.') + 1);
+    Object v = parent.getValue(name);
+    if (v == null) {
+      return new JsonObject();
+    }
+    if (!(v instanceof JsonObject o)) {
+      throw new ConfigException(path, "expected a section (a map of keys)");
+    }
+    checkKeys(path, o);
+    return o;
+  }
+
+  private static String nodeName(JsonObject node) {
+    String fallback = System.getenv().getOrDefault("HOSTNAME", "tollgate");
+    String name = string(node, "name", "node.name", fallback);
+    if (name.isBlank() || !name.matches("[A-Za-z0-9._-]{1,63}")) {
+      throw new ConfigException("node.name", "use 1-63 letters, digits, '.', '_' or '-', got '" + name + "'");
+    }
+    return name;
+  }
+
+  private static HostPort hostPort(JsonObject o, String name, String key, String fallback) {
+    String text = string(o, name, key, fallback);
+    try {
+      return HostPort.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key, e.getMessage());
+    }
+  }
+
+  private static String string(JsonObject o, String name, String key, String fallback) {
+    Object v = o.getValue(name);
+    if (v == null) {
+      return fallback;
+    }
+    if (!(v instanceof String s)) {
+      throw new ConfigException(key, "expected a string, got " + v);
+    }
+    return s;
+  }
+
+  private static Path path(JsonObject o, String name, String key) {
+    String s = string(o, name, key, null);
+    if (s != null && s.isBlank()) {
+      throw new ConfigException(key, "empty path");
+    }
+    return s == null ? null : Path.of(s);
+  }
+
+  private static boolean bool(JsonObject o, String name, String key, boolean fallback) {
+    Object v = o.getValue(name);
+    if (v == null) {
+      return fallback;
+    }
+    if (!(v instanceof Boolean b)) {
+      throw new ConfigException(key, "expected true or false, got " + v);
+    }
+    return b;
+  }
+
+  private static int integer(JsonObject o, String name, String key, int fallback, int min, int max) {
+    Object v = o.getValue(name);
+    if (v == null) {
+      return fallback;
+    }
+    if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
+      throw new ConfigException(key, "expected a whole number, got " + v);
+    }
+    long l = n.longValue();
+    if (l < min || l > max) {
+      throw new ConfigException(key, "must be between " + min + " and " + max + ", got " + v);
+    }
+    return (int) l;
+  }
+
+  private static Duration duration(JsonObject timeouts, String name, Duration fallback) {
+    Object v = timeouts.getValue(name);
+    return v == null ? fallback : Durations.parse("timeouts." + name, v);
+  }
+
+  private static JsonArray array(JsonObject o, String name, String key) {
+    Object v = o.getValue(name);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof JsonArray a)) {
+      throw new ConfigException(key, "expected a list");
+    }
+    return a;
+  }
+
+  private static List<Cidr> cidrs(JsonObject o, String name, String key) {
+    JsonArray a = array(o, name, key);
+    List<Cidr> out = new ArrayList<>();
+    if (a == null) {
+      return out;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      try {
+        out.add(Cidr.parse(String.valueOf(a.getValue(i))));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(key + "[" + i + "]", e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  private static Set<Integer> ports(JsonObject o, String name, String key) {
+    JsonArray a = array(o, name, key);
+    if (a == null) {
+      return new LinkedHashSet<>(NodeConfig.DEFAULT_CONNECT_PORTS);
+    }
+    Set<Integer> out = new LinkedHashSet<>();
+    for (int i = 0; i < a.size(); i++) {
+      Object v = a.getValue(i);
+      if (!(v instanceof Number n) || n.intValue() < 1 || n.intValue() > 65535 || n.doubleValue() != n.intValue()) {
+        throw new ConfigException(key + "[" + i + "]", "expected a port 1-65535, got " + v);
+      }
+      out.add(n.intValue());
+    }
+    return out;
+  }
+}

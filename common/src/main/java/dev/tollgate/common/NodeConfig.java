@@ -1,0 +1,119 @@
+package dev.tollgate.common;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The validated configuration of one node. Built only through {@link #fromJson(JsonObject)}, which
+ * names the offending key when a value does not validate; {@link #toJson()} reads back the same.
+ *
+ * @param proxyListen the plain proxy listener (HTTP/1.1 and h2c)
+ * @param proxyTlsListen the HTTPS proxy listener, or {@code null} when there is none
+ * @param proxyTlsCert PEM certificate chain of the TLS listener; {@code null} makes the node generate one
+ * @param proxyTlsKey PEM private key matching {@code proxyTlsCert}
+ * @param xForwardedFor whether forwarded requests reveal the client address upstream
+ * @param maxHeaderSize largest request head accepted (431 above)
+ * @param maxUriLength longest request line accepted (414 above)
+ * @param controlListen the control API listener
+ * @param nodeName this node's name in logs, {@code Via} and listings
+ * @param dataDir where the node keeps its state (generated certificates, tokens, policy)
+ * @param allowPrivate networks exempt from the private-address refusal
+ * @param connectPorts ports a CONNECT may reach
+ * @param timeouts connect, idle, lifetime and header-read timeouts
+ */
+public record NodeConfig(
+    HostPort proxyListen,
+    HostPort proxyTlsListen,
+    Path proxyTlsCert,
+    Path proxyTlsKey,
+    boolean xForwardedFor,
+    int maxHeaderSize,
+    int maxUriLength,
+    HostPort controlListen,
+    String nodeName,
+    Path dataDir,
+    List<Cidr> allowPrivate,
+    Set<Integer> connectPorts,
+    Timeouts timeouts) {
+
+  public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
+  public static final String DEFAULT_CONTROL_LISTEN = "127.0.0.1:9090";
+  public static final String DEFAULT_DATA_DIR = "./data";
+  public static final int DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
+  public static final int DEFAULT_MAX_URI_LENGTH = 8 * 1024;
+  public static final List<Integer> DEFAULT_CONNECT_PORTS = List.of(443);
+
+  /**
+   * Every timeout of the data path.
+   *
+   * @param connect upstream connect (504 after it)
+   * @param idle a tunnel, or a kept-alive client connection, with no byte either way for this long is closed
+   * @param maxLifetime a tunnel is closed this long after it opened, whatever it does
+   * @param header a client must finish its request head within this (408 after it)
+   */
+  public record Timeouts(Duration connect, Duration idle, Duration maxLifetime, Duration header) {
+    public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_IDLE = Duration.ofMinutes(5);
+    public static final Duration DEFAULT_MAX_LIFETIME = Duration.ofHours(1);
+    public static final Duration DEFAULT_HEADER = Duration.ofSeconds(30);
+
+    public static Timeouts defaults() {
+      return new Timeouts(DEFAULT_CONNECT, DEFAULT_IDLE, DEFAULT_MAX_LIFETIME, DEFAULT_HEADER);
+    }
+  }
+
+  public NodeConfig {
+    allowPrivate = List.copyOf(allowPrivate);
+    connectPorts = Set.copyOf(connectPorts);
+  }
+
+  /** The embedded defaults: what {@code ./tollgate} with no options runs. */
+  public static NodeConfig defaults() {
+    return fromJson(new JsonObject());
+  }
+
+  /** Validates {@code json} (the YAML keys of the README) into a config. */
+  public static NodeConfig fromJson(JsonObject json) {
+    return new ConfigReader(json).read();
+  }
+
+  /** Whether the HTTPS proxy listener is configured. */
+  public boolean hasTlsListener() {
+    return proxyTlsListen != null;
+  }
+
+  /** The same config as JSON, in the shape {@link #fromJson} reads. */
+  public JsonObject toJson() {
+    JsonObject tls = new JsonObject();
+    if (proxyTlsListen != null) tls.put("listen", proxyTlsListen.toString());
+    if (proxyTlsCert != null) tls.put("cert", proxyTlsCert.toString());
+    if (proxyTlsKey != null) tls.put("key", proxyTlsKey.toString());
+    JsonObject proxy =
+        new JsonObject()
+            .put("listen", proxyListen.toString())
+            .put("xForwardedFor", xForwardedFor)
+            .put("maxHeaderSize", maxHeaderSize)
+            .put("maxUriLength", maxUriLength);
+    if (!tls.isEmpty()) proxy.put("tls", tls);
+    return new JsonObject()
+        .put("proxy", proxy)
+        .put("control", new JsonObject().put("listen", controlListen.toString()))
+        .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()))
+        .put(
+            "network",
+            new JsonObject()
+                .put("allowPrivate", new JsonArray(allowPrivate.stream().map(Cidr::toString).toList()))
+                .put("connectPorts", new JsonArray(connectPorts.stream().sorted().toList())))
+        .put(
+            "timeouts",
+            new JsonObject()
+                .put("connect", Durations.format(timeouts.connect()))
+                .put("idle", Durations.format(timeouts.idle()))
+                .put("maxLifetime", Durations.format(timeouts.maxLifetime()))
+                .put("header", Durations.format(timeouts.header())));
+  }
+}

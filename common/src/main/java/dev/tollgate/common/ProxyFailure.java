@@ -1,0 +1,75 @@
+package dev.tollgate.common;
+
+/**
+ * The one failure type of the proxy path: it carries the HTTP status the client gets and a short
+ * reason, sent as the body and in {@code X-Tollgate-Reason}. Mapped to a response in exactly one
+ * place (the ingress {@code FailureResponder}).
+ */
+public final class ProxyFailure extends RuntimeException {
+
+  /** What went wrong, which fixes the status. */
+  public enum Kind {
+    BAD_REQUEST(400),
+    DENIED(403),
+    AUTH_REQUIRED(407),
+    PAYLOAD_TOO_LARGE(413),
+    URI_TOO_LONG(414),
+    LIMIT(429),
+    HEADERS_TOO_LARGE(431),
+    UPSTREAM(502),
+    UNAVAILABLE(503),
+    TIMEOUT(504);
+
+    private final int status;
+
+    Kind(int status) {
+      this.status = status;
+    }
+
+    public int status() {
+      return status;
+    }
+  }
+
+  private final Kind kind;
+  private final String reason;
+
+  public ProxyFailure(Kind kind, String reason) {
+    this(kind, reason, null);
+  }
+
+  public ProxyFailure(Kind kind, String reason, Throwable cause) {
+    super(kind + ": " + reason, cause, false, false);
+    this.kind = kind;
+    this.reason = reason;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  public int status() {
+    return kind.status;
+  }
+
+  /** One line, no secrets: safe to send to the client and to log. */
+  public String reason() {
+    return reason;
+  }
+
+  public static ProxyFailure badRequest(String reason) {
+    return new ProxyFailure(Kind.BAD_REQUEST, reason);
+  }
+
+  public static ProxyFailure denied(String reason) {
+    return new ProxyFailure(Kind.DENIED, reason);
+  }
+
+  public static ProxyFailure upstream(String reason, Throwable cause) {
+    return new ProxyFailure(Kind.UPSTREAM, reason, cause);
+  }
+
+  public static ProxyFailure timeout(String reason) {
+    return new ProxyFailure(Kind.TIMEOUT, reason);
+  }
+}

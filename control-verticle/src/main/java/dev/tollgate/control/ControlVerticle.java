@@ -1,0 +1,76 @@
+package dev.tollgate.control;
+
+import dev.tollgate.common.HostPort;
+import dev.tollgate.tunnel.TunnelVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The control listener: {@code /healthz}, {@code /readyz} and the {@code /v1} API. Tunnel
+ * listings and kills go to the tunnel verticle over the event bus (control only, never bytes).
+ */
+public final class ControlVerticle extends VerticleBase {
+  private final HostPort listen;
+  private final AtomicBoolean ready;
+  private HttpServer server;
+
+  /**
+   * @param listen where the control API listens
+   * @param ready the node's readiness, reported by {@code /readyz}
+   */
+  public ControlVerticle(HostPort listen, AtomicBoolean ready) {
+    this.listen = listen;
+    this.ready = ready;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router.get("/healthz").handler(rc -> json(rc, 200, new JsonObject().put("status", "ok")));
+    router.get("/readyz").handler(rc -> ready(rc));
+    router.get("/v1/tunnels").handler(this::listTunnels);
+    router.delete("/v1/tunnels/:id").handler(this::killTunnel);
+    router.route().last().handler(rc -> json(rc, 404, new JsonObject().put("error", "no such endpoint")));
+    server = vertx.createHttpServer().requestHandler(router);
+    return server.listen(listen.port(), listen.host());
+  }
+
+  /** The bound port (useful with port 0 in tests). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void ready(RoutingContext rc) {
+    boolean r = ready.get();
+    json(rc, r ? 200 : 503, new JsonObject().put("status", r ? "ready" : "not ready"));
+  }
+
+  private void listTunnels(RoutingContext rc) {
+    vertx.eventBus()
+        .<JsonObject>request(TunnelVerticle.LIST, new JsonObject())
+        .map(Message::body)
+        .onSuccess(body -> json(rc, 200, body))
+        .onFailure(e -> json(rc, 503, new JsonObject().put("error", "tunnel registry did not answer: " + e.getMessage())));
+  }
+
+  private void killTunnel(RoutingContext rc) {
+    vertx.eventBus()
+        .<JsonObject>request(TunnelVerticle.KILL, new JsonObject().put("id", rc.pathParam("id")))
+        .map(Message::body)
+        .onSuccess(body -> {
+          boolean killed = body.getBoolean("killed", false);
+          json(rc, killed ? 200 : 404, killed ? body : new JsonObject().put("error", "no such tunnel"));
+        })
+        .onFailure(e -> json(rc, 503, new JsonObject().put("error", "tunnel registry did not answer: " + e.getMessage())));
+  }
+
+  private static void json(RoutingContext rc, int status, JsonObject body) {
+    rc.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.encode());
+  }
+}

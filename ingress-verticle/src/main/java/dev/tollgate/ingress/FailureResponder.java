@@ -1,0 +1,67 @@
+package dev.tollgate.ingress;
+
+import dev.tollgate.common.ProxyFailure;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place where failures become responses: the status from the {@link ProxyFailure}, the
+ * reason as a one-line body and in {@value #REASON_HEADER}. On HTTP/1 the connection is closed
+ * after the answer; on h2 only the stream ends. Once a response head is out, the only honest
+ * answer left is to reset.
+ */
+public final class FailureResponder {
+  public static final String REASON_HEADER = "X-Tollgate-Reason";
+  private static final Logger LOG = LoggerFactory.getLogger(FailureResponder.class);
+
+  private FailureResponder() {}
+
+  /** Maps any throwable to the failure the client sees; unknown errors are a 502. */
+  public static ProxyFailure toFailure(Throwable e) {
+    if (e instanceof ProxyFailure pf) {
+      return pf;
+    }
+    LOG.debug("unexpected failure on the proxy path", e);
+    return ProxyFailure.upstream("proxy error: " + e.getClass().getSimpleName(), e);
+  }
+
+  /** Answers {@code request} with the failure, or resets it when the head was already sent. */
+  public static Future<Void> respond(HttpServerRequest request, Throwable error) {
+    ProxyFailure failure = toFailure(error);
+    HttpServerResponse response = request.response();
+    if (response.ended() || response.closed()) {
+      return Future.succeededFuture();
+    }
+    if (response.headWritten()) {
+      return response.reset();
+    }
+    String reason = printable(failure.reason());
+    boolean h1 = request.version() != HttpVersion.HTTP_2;
+    response
+        .setStatusCode(failure.status())
+        .putHeader(REASON_HEADER, reason)
+        .putHeader("content-type", "text/plain; charset=utf-8");
+    if (h1) {
+      response.putHeader("connection", "close");
+    }
+    Future<Void> end = response.end(reason + "\n");
+    if (h1) {
+      end.onComplete(ar -> request.connection().close());
+    }
+    return end;
+  }
+
+  /** Header-safe text: printable ASCII only, at most 200 characters. */
+  static String printable(String s) {
+    StringBuilder out = new StringBuilder(Math.min(s.length(), 200));
+    for (int i = 0; i < s.length() && out.length() < 200; i++) {
+      char c = s.charAt(i);
+      out.append(c >= 0x20 && c < 0x7f ? c : '?');
+    }
+    return out.toString();
+  }
+}

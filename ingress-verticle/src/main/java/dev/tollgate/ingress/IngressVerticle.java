@@ -1,0 +1,92 @@
+package dev.tollgate.ingress;
+
+import dev.tollgate.common.HostPort;
+import dev.tollgate.common.NodeConfig;
+import dev.tollgate.ingress.impl.ConnectHandler;
+import dev.tollgate.ingress.impl.ForwardHandler;
+import dev.tollgate.ingress.impl.Http1Guard;
+import dev.tollgate.ingress.impl.ProxyHandler;
+import dev.tollgate.tunnel.Dialer;
+import dev.tollgate.tunnel.ForwardOptions;
+import dev.tollgate.tunnel.HttpForwarder;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The proxy listeners of one event loop: plain (HTTP/1.1 and h2c) and, when configured, TLS
+ * (h2 and HTTP/1.1 by ALPN). Deployed once per core; instances share the listening ports.
+ */
+public final class IngressVerticle extends VerticleBase {
+  private final IngressSetup setup;
+  private final List<HttpServer> servers = new ArrayList<>();
+
+  public IngressVerticle(IngressSetup setup) {
+    this.setup = setup;
+  }
+
+  @Override
+  public Future<?> start() {
+    NodeConfig config = setup.config();
+    NodeConfig.Timeouts timeouts = config.timeouts();
+    Dialer dialer = new Dialer(vertx, config.allowPrivate(), timeouts.connect(), setup.self());
+    HttpForwarder forwarder =
+        new HttpForwarder(
+            vertx,
+            new ForwardOptions(
+                config.nodeName(), config.xForwardedFor(), timeouts.connect(), timeouts.idle(), Duration.ofSeconds(60), 256),
+            setup.registry());
+    ProxyHandler handler =
+        new ProxyHandler(
+            new ConnectHandler(dialer, setup.registry(), config.connectPorts()),
+            new ForwardHandler(dialer, forwarder, config.nodeName()));
+    List<Future<HttpServer>> listening = new ArrayList<>();
+    listening.add(listen(baseOptions(config, config.proxyListen()), handler));
+    if (config.hasTlsListener()) {
+      HttpServerOptions tls =
+          baseOptions(config, config.proxyTlsListen())
+              .setSsl(true)
+              .setUseAlpn(true)
+              .setSslHandshakeTimeout(timeouts.header().toMillis())
+              .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+              .setKeyCertOptions(new PemKeyCertOptions().setCertValue(setup.tlsCertPem()).setKeyValue(setup.tlsKeyPem()));
+      listening.add(listen(tls, handler));
+    }
+    return Future.all(listening);
+  }
+
+  private Future<HttpServer> listen(HttpServerOptions options, ProxyHandler handler) {
+    long headerTimeout = setup.config().timeouts().header().toMillis();
+    HttpServer server =
+        vertx.createHttpServer(options)
+            .connectionHandler(c -> Http1Guard.install(c, options, headerTimeout))
+            .requestHandler(handler);
+    servers.add(server);
+    return server.listen();
+  }
+
+  static HttpServerOptions baseOptions(NodeConfig config, HostPort listen) {
+    return new HttpServerOptions()
+        .setHost(listen.host())
+        .setPort(listen.port())
+        .setReuseAddress(true)
+        .setTcpNoDelay(true)
+        .setHandle100ContinueAutomatically(true)
+        .setMaxHeaderSize(config.maxHeaderSize())
+        .setMaxInitialLineLength(config.maxUriLength())
+        .setIdleTimeout((int) Math.max(1, config.timeouts().idle().toSeconds()))
+        .setIdleTimeoutUnit(TimeUnit.SECONDS)
+        .setHttp2ClearTextEnabled(true);
+  }
+
+  /** The ports the listeners actually bound (useful with port 0 in tests). */
+  public List<Integer> boundPorts() {
+    return servers.stream().map(HttpServer::actualPort).toList();
+  }
+}

@@ -1,0 +1,88 @@
+package dev.tollgate.ingress.impl;
+
+import dev.tollgate.common.HostPort;
+import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.ingress.FailureResponder;
+import dev.tollgate.ingress.RequestTargets;
+import dev.tollgate.tunnel.Dialer;
+import dev.tollgate.tunnel.Target;
+import dev.tollgate.tunnel.TunnelRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.impl.ConnectionBase;
+import java.util.Set;
+
+/**
+ * CONNECT: parse the authority-form target, check the port, dial, and only then answer
+ * {@code 200 Connection Established} and relay. Bytes the client sent behind its CONNECT head are
+ * written upstream first.
+ */
+public final class ConnectHandler {
+  private final Dialer dialer;
+  private final TunnelRegistry registry;
+  private final Set<Integer> connectPorts;
+
+  public ConnectHandler(Dialer dialer, TunnelRegistry registry, Set<Integer> connectPorts) {
+    this.dialer = dialer;
+    this.registry = registry;
+    this.connectPorts = connectPorts;
+  }
+
+  public void handle(HttpServerRequest request, String clientIp) {
+    HostPort hp = RequestTargets.authority(targetText(request));
+    if (!connectPorts.contains(hp.port())) {
+      throw ProxyFailure.denied("CONNECT to port " + hp.port() + " is not allowed");
+    }
+    dialer
+        .resolve(hp.host(), hp.port())
+        .compose(target -> dialer.connect(target).compose(upstream -> establish(request, clientIp, target, upstream)))
+        .onFailure(e -> FailureResponder.respond(request, e));
+  }
+
+  private Future<Void> establish(HttpServerRequest request, String clientIp, Target target, NetSocket upstream) {
+    if (request.response().closed()) {
+      upstream.close();
+      return Future.succeededFuture();
+    }
+    request.response().setStatusMessage("Connection Established");
+    return request
+        .toNetSocket()
+        .onFailure(e -> upstream.close())
+        .map(
+            client -> {
+              Buffer early = takeEarlyBytes(request);
+              if (early != null) {
+                upstream.write(early);
+              }
+              registry.open(Vertx.currentContext(), clientIp, target, client, upstream);
+              return null;
+            });
+  }
+
+  private static Buffer takeEarlyBytes(HttpServerRequest request) {
+    if (request.version() == HttpVersion.HTTP_2 || !(request.connection() instanceof ConnectionBase c)) {
+      return null;
+    }
+    return c.channel().attr(StrictHttp1Decoder.EARLY_BYTES).getAndSet(null);
+  }
+
+  private static String targetText(HttpServerRequest request) {
+    if (request.version() != HttpVersion.HTTP_2) {
+      return request.uri();
+    }
+    HostAndPort authority = request.authority();
+    if (authority == null) {
+      return "";
+    }
+    String host = authority.host();
+    if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
+      host = "[" + host + "]";
+    }
+    return authority.port() < 0 ? host : host + ":" + authority.port();
+  }
+}

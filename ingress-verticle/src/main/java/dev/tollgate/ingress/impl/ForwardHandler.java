@@ -1,0 +1,65 @@
+package dev.tollgate.ingress.impl;
+
+import dev.tollgate.common.HostPort;
+import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.ingress.FailureResponder;
+import dev.tollgate.ingress.RequestTargets;
+import dev.tollgate.tunnel.Dialer;
+import dev.tollgate.tunnel.HttpForwarder;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.HostAndPort;
+
+/** Absolute-form requests (h2: {@code :scheme http} with an authority): resolve, check, forward. */
+public final class ForwardHandler {
+  private final Dialer dialer;
+  private final HttpForwarder forwarder;
+  private final String viaToken;
+
+  public ForwardHandler(Dialer dialer, HttpForwarder forwarder, String nodeName) {
+    this.dialer = dialer;
+    this.forwarder = forwarder;
+    this.viaToken = nodeName + " (tollgate)";
+  }
+
+  public void handle(HttpServerRequest request, String clientIp) {
+    String host;
+    int port;
+    String pathAndQuery;
+    if (request.version() == HttpVersion.HTTP_2) {
+      if (!"http".equals(request.scheme())) {
+        throw ProxyFailure.badRequest("unsupported scheme '" + request.scheme() + "': use CONNECT for https");
+      }
+      HostAndPort authority = request.authority();
+      if (authority == null) {
+        throw ProxyFailure.badRequest("missing :authority");
+      }
+      HostPort hp = RequestTargets.hostWithDefaultPort(authorityText(authority), 80);
+      host = hp.host();
+      port = hp.port();
+      pathAndQuery = request.uri().isEmpty() ? "/" : request.uri();
+    } else {
+      RequestTargets.Absolute target = RequestTargets.absolute(request.uri());
+      host = target.host();
+      port = target.port();
+      pathAndQuery = target.pathAndQuery();
+    }
+    for (String via : request.headers().getAll("via")) {
+      if (via.contains(viaToken)) {
+        throw ProxyFailure.denied("forwarding loop: the request already passed this proxy");
+      }
+    }
+    dialer
+        .resolve(host, port)
+        .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp))
+        .onFailure(e -> FailureResponder.respond(request, e));
+  }
+
+  private static String authorityText(HostAndPort authority) {
+    String host = authority.host();
+    if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
+      host = "[" + host + "]";
+    }
+    return authority.port() < 0 ? host : host + ":" + authority.port();
+  }
+}

@@ -1,0 +1,173 @@
+package dev.tollgate.node;
+
+import dev.tollgate.common.HostPort;
+import dev.tollgate.common.IpLiterals;
+import dev.tollgate.common.NodeConfig;
+import dev.tollgate.control.ControlVerticle;
+import dev.tollgate.ingress.IngressSetup;
+import dev.tollgate.ingress.IngressVerticle;
+import dev.tollgate.ingress.SelfAddresses;
+import dev.tollgate.tunnel.TunnelRegistry;
+import dev.tollgate.tunnel.TunnelVerticle;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** One running node: its Vert.x instance, verticles and bound ports. */
+public final class Node {
+  private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+
+  private final Vertx vertx;
+  private final NodeConfig config;
+  private final TunnelRegistry registry;
+  private final AtomicBoolean ready = new AtomicBoolean();
+  private final List<IngressVerticle> ingress = new CopyOnWriteArrayList<>();
+  private ControlVerticle control;
+  private int proxyPort;
+  private int proxyTlsPort = -1;
+
+  private Node(Vertx vertx, NodeConfig config) {
+    this.vertx = vertx;
+    this.config = config;
+    this.registry = new TunnelRegistry(config.nodeName());
+  }
+
+  /** Starts a node on a new Vert.x instance with one ingress verticle per core. */
+  public static Future<Node> start(NodeConfig config) {
+    return start(config, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** Starts a node with {@code ingressInstances} ingress verticles (tests use one). */
+  public static Future<Node> start(NodeConfig config, int ingressInstances) {
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    Node node = new Node(vertx, config);
+    return node.deploy(ingressInstances).recover(e -> vertx.close().transform(ar -> Future.failedFuture(e)));
+  }
+
+  private Future<Node> deploy(int instances) {
+    return vertx
+        .executeBlocking(this::prepare)
+        .compose(setup -> {
+          control = new ControlVerticle(config.controlListen(), ready);
+          return vertx
+              .deployVerticle(new TunnelVerticle(config.nodeName(), registry, config.timeouts().idle(), config.timeouts().maxLifetime()))
+              .compose(id -> vertx.deployVerticle(control))
+              .compose(id -> vertx.deployVerticle(() -> {
+                    IngressVerticle v = new IngressVerticle(setup);
+                    ingress.add(v);
+                    return v;
+                  }, new DeploymentOptions().setInstances(instances)))
+              .map(id -> {
+                List<Integer> ports = ingress.get(0).boundPorts();
+                proxyPort = ports.get(0);
+                if (config.hasTlsListener()) {
+                  proxyTlsPort = ports.get(1);
+                }
+                setup.self().listeners(bound());
+                ready.set(true);
+                LOG.info("tollgate ready: {}", describe());
+                return this;
+              });
+        });
+  }
+
+  /** Blocking preparation, on a worker: data dir, TLS material, local addresses. */
+  private IngressSetup prepare() throws IOException {
+    Files.createDirectories(config.dataDir());
+    Buffer cert = null;
+    Buffer key = null;
+    if (config.hasTlsListener()) {
+      TlsMaterial.Pem pem = TlsMaterial.load(config);
+      cert = Buffer.buffer(pem.cert());
+      key = Buffer.buffer(pem.key());
+    }
+    return new IngressSetup(config, registry, new SelfAddresses(localAddresses()), cert, key);
+  }
+
+  private List<SelfAddresses.Bound> bound() {
+    List<SelfAddresses.Bound> out = new ArrayList<>();
+    out.add(new SelfAddresses.Bound(bindAddress(config.proxyListen()), proxyPort));
+    if (config.hasTlsListener()) {
+      out.add(new SelfAddresses.Bound(bindAddress(config.proxyTlsListen()), proxyTlsPort));
+    }
+    return out;
+  }
+
+  private static InetAddress bindAddress(HostPort listen) {
+    InetAddress literal = IpLiterals.parse(listen.host());
+    if (literal != null) {
+      return literal;
+    }
+    return InetAddress.getLoopbackAddress(); // a name such as localhost: loopback is what it binds here
+  }
+
+  private static Set<InetAddress> localAddresses() throws SocketException {
+    Set<InetAddress> out = new HashSet<>();
+    for (NetworkInterface nif : NetworkInterface.networkInterfaces().toList()) {
+      nif.inetAddresses().forEach(out::add);
+    }
+    return out;
+  }
+
+  private String describe() {
+    StringBuilder s = new StringBuilder();
+    s.append("node=").append(config.nodeName());
+    s.append(" proxy=http://").append(hostPort(config.proxyListen().host(), proxyPort));
+    if (config.hasTlsListener()) {
+      s.append(" proxy-tls=https://").append(hostPort(config.proxyTlsListen().host(), proxyTlsPort));
+    }
+    s.append(" control=http://").append(hostPort(config.controlListen().host(), control.actualPort()));
+    s.append(" data=").append(config.dataDir());
+    return s.toString();
+  }
+
+  private static String hostPort(String host, int port) {
+    return new HostPort(host, port).toString();
+  }
+
+  /** Stops accepting, closes tunnels and listeners, and closes Vert.x. */
+  public Future<Void> stop() {
+    ready.set(false);
+    registry.closeAll("node shutting down");
+    return vertx.close();
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public NodeConfig config() {
+    return config;
+  }
+
+  public TunnelRegistry registry() {
+    return registry;
+  }
+
+  public int proxyPort() {
+    return proxyPort;
+  }
+
+  public int proxyTlsPort() {
+    return proxyTlsPort;
+  }
+
+  public int controlPort() {
+    return control.actualPort();
+  }
+}

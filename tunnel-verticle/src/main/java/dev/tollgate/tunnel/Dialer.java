@@ -1,0 +1,109 @@
+package dev.tollgate.tunnel;
+
+import dev.tollgate.common.AddressClassifier;
+import dev.tollgate.common.Cidr;
+import dev.tollgate.common.IpLiterals;
+import dev.tollgate.common.ProxyFailure;
+import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BiPredicate;
+
+/**
+ * Resolves upstream names off the event loop, refuses addresses that are not public unless a CIDR
+ * allows them, and connects to exactly the address it checked. One per event loop.
+ */
+public final class Dialer {
+
+  private final Vertx vertx;
+  private final NetClient client;
+  private final List<Cidr> allowPrivate;
+  private final BiPredicate<InetAddress, Integer> isSelf;
+
+  /**
+   * @param allowPrivate networks exempt from the private-address refusal
+   * @param connectTimeout upstream connect timeout (a {@link ProxyFailure.Kind#TIMEOUT} after it)
+   * @param isSelf whether an address and port is one of this node's own listeners (a loop)
+   */
+  public Dialer(
+      Vertx vertx,
+      List<Cidr> allowPrivate,
+      Duration connectTimeout,
+      BiPredicate<InetAddress, Integer> isSelf) {
+    this.vertx = vertx;
+    this.allowPrivate = List.copyOf(allowPrivate);
+    this.isSelf = isSelf;
+    this.client =
+        vertx.createNetClient(
+            new NetClientOptions()
+                .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
+                .setTcpNoDelay(true));
+  }
+
+  /** Resolves and checks {@code host:port}; fails with a {@link ProxyFailure} (403, 502). */
+  public Future<Target> resolve(String host, int port) {
+    InetAddress literal = IpLiterals.parse(host);
+    if (literal != null) {
+      return check(host, port, new InetAddress[] {literal});
+    }
+    return vertx
+        .executeBlocking(() -> InetAddress.getAllByName(host), false)
+        .recover(
+            e ->
+                Future.failedFuture(
+                    e instanceof UnknownHostException
+                        ? ProxyFailure.upstream("DNS lookup failed for " + host, null)
+                        : ProxyFailure.upstream("DNS lookup failed for " + host + ": " + e.getMessage(), e)))
+        .compose(all -> check(host, port, all));
+  }
+
+  private Future<Target> check(String host, int port, InetAddress[] candidates) {
+    ProxyFailure refusal = null;
+    for (InetAddress a : candidates) {
+      if (!AddressClassifier.permitted(a, allowPrivate)) {
+        refusal = ProxyFailure.denied(AddressClassifier.classify(a).reason());
+        continue;
+      }
+      if (isSelf.test(AddressClassifier.unmapped(a), port)) {
+        refusal = ProxyFailure.denied("forwarding loop: the target is this proxy");
+        continue;
+      }
+      return Future.succeededFuture(new Target(host, port, a));
+    }
+    return Future.failedFuture(refusal);
+  }
+
+  /** Connects to the checked address; fails with 502 (refused, unreachable) or 504 (timeout). */
+  public Future<NetSocket> connect(Target target) {
+    SocketAddress address = SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress());
+    return client.connect(address).recover(e -> Future.failedFuture(connectFailure(target, e)));
+  }
+
+  /** Maps a connect error to the failure the client sees. */
+  public static ProxyFailure connectFailure(Target target, Throwable e) {
+    if (e instanceof ProxyFailure pf) {
+      return pf;
+    }
+    if (e instanceof ConnectTimeoutException || e instanceof java.net.SocketTimeoutException) {
+      return ProxyFailure.timeout("connect to " + target.authority() + " timed out");
+    }
+    if (e instanceof ConnectException) {
+      return ProxyFailure.upstream("connection to " + target.authority() + " refused", e);
+    }
+    return ProxyFailure.upstream("cannot connect to " + target.authority() + ": " + e.getMessage(), e);
+  }
+
+  /** Closes the underlying client. */
+  public Future<Void> close() {
+    return client.close();
+  }
+}

@@ -1,0 +1,181 @@
+package dev.tollgate.tunnel;
+
+import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.tunnel.impl.HopByHop;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Forwards absolute-form requests to their upstream over pooled keep-alive HTTP/1.1 connections.
+ * Bodies stream both ways with backpressure (never buffered whole); hop-by-hop headers are dropped
+ * both ways and {@code Via} is added. A protocol upgrade (WebSocket) becomes a registered tunnel
+ * after the upstream's 101. One per event loop.
+ */
+public final class HttpForwarder {
+  private static final Set<String> DROP_UP = Set.of("expect", "x-forwarded-for-tollgate");
+  private static final Set<String> NO_BODY_METHODS = Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
+
+  private final ForwardOptions options;
+  private final HttpClientAgent client;
+  private final TunnelRegistry registry;
+
+  public HttpForwarder(Vertx vertx, ForwardOptions options, TunnelRegistry registry) {
+    this.options = options;
+    this.registry = registry;
+    this.client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_1_1)
+                .setKeepAlive(true)
+                .setKeepAliveTimeout((int) Math.max(1, options.keepAlive().toSeconds()))
+                .setTcpNoDelay(true)
+                .setMaxInitialLineLength(16 * 1024)
+                .setMaxHeaderSize(64 * 1024)
+                .setDecompressionSupported(false),
+            new PoolOptions().setHttp1MaxSize(options.maxPerUpstream()).setMaxWaitQueueSize(4096));
+  }
+
+  /**
+   * Forwards {@code request} (paused by the caller) to {@code target}. Fails with a
+   * {@link ProxyFailure} while nothing has been answered; once the response head is out, a
+   * failure resets the client connection instead.
+   *
+   * @param pathAndQuery the origin-form target to send upstream ({@code /path?query})
+   */
+  public Future<Void> forward(HttpServerRequest request, Target target, String pathAndQuery, String clientIp) {
+    boolean upgrade = request.version() != HttpVersion.HTTP_2 && HopByHop.isUpgrade(request.headers());
+    MultiMap headers = HttpHeaders.headers();
+    HopByHop.copy(request.headers(), headers, upgrade, DROP_UP);
+    headers.set(HttpHeaders.HOST, hostHeader(target));
+    headers.add("via", via(request.version()));
+    if (options.xForwardedFor()) {
+      String prior = request.headers().get("x-forwarded-for");
+      headers.set("x-forwarded-for", prior == null ? clientIp : prior + ", " + clientIp);
+    }
+    RequestOptions ro =
+        new RequestOptions()
+            .setMethod(request.method())
+            .setServer(SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress()))
+            .setHost(target.host())
+            .setPort(target.port())
+            .setURI(pathAndQuery)
+            .setHeaders(headers)
+            .setConnectTimeout(options.connectTimeout().toMillis())
+            .setIdleTimeout(options.responseTimeout().toMillis());
+    return client
+        .request(ro)
+        .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
+        .compose(upstream -> upgrade ? switchProtocols(request, upstream, target, clientIp) : exchange(request, upstream));
+  }
+
+  private Future<Void> exchange(HttpServerRequest request, HttpClientRequest upstream) {
+    Future<HttpClientResponse> response;
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (hasBody(request, length)) {
+      if (length != null) {
+        upstream.putHeader(HttpHeaders.CONTENT_LENGTH, length);
+      }
+      request.exceptionHandler(e -> upstream.reset(0, e));
+      response = upstream.send(request);
+    } else {
+      request.resume();
+      response = upstream.send();
+    }
+    return response
+        .recover(e -> Future.failedFuture(upstreamFailure(e)))
+        .compose(r -> relayResponse(request, r));
+  }
+
+  private static boolean hasBody(HttpServerRequest request, String length) {
+    if (length != null) {
+      return !length.equals("0");
+    }
+    if (request.version() == HttpVersion.HTTP_2) {
+      return !NO_BODY_METHODS.contains(request.method().name());
+    }
+    return request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+  }
+
+  private Future<Void> relayResponse(HttpServerRequest request, HttpClientResponse upstream) {
+    HttpServerResponse response = request.response();
+    response.setStatusCode(upstream.statusCode());
+    if (request.version() != HttpVersion.HTTP_2 && upstream.statusMessage() != null) {
+      response.setStatusMessage(upstream.statusMessage());
+    }
+    HopByHop.copy(upstream.headers(), response.headers(), false, Set.of());
+    response.headers().add("via", via(upstream.version()));
+    if (request.method() == HttpMethod.HEAD || upstream.statusCode() == 204 || upstream.statusCode() == 304) {
+      return upstream.end().compose(v -> response.end());
+    }
+    return response.send(upstream);
+  }
+
+  private Future<Void> switchProtocols(
+      HttpServerRequest request, HttpClientRequest upstream, Target target, String clientIp) {
+    request.resume();
+    return upstream
+        .connect()
+        .recover(e -> Future.failedFuture(upstreamFailure(e)))
+        .compose(
+            r -> {
+              if (r.statusCode() != 101) {
+                return relayResponse(request, r);
+              }
+              HttpServerResponse response = request.response();
+              response.setStatusCode(101);
+              r.headers().forEach(h -> response.headers().add(h.getKey(), h.getValue()));
+              return request
+                  .toNetSocket()
+                  .map(
+                      clientSocket -> {
+                        registry.open(
+                            io.vertx.core.Vertx.currentContext(), clientIp, target, clientSocket, r.netSocket());
+                        return null;
+                      });
+            });
+  }
+
+  private String via(HttpVersion version) {
+    String protocol =
+        switch (version) {
+          case HTTP_1_0 -> "1.0";
+          case HTTP_2 -> "2";
+          default -> "1.1";
+        };
+    return protocol + " " + options.nodeName() + " (tollgate)";
+  }
+
+  private static String hostHeader(Target target) {
+    String host = target.host().indexOf(':') >= 0 ? "[" + target.host() + "]" : target.host();
+    return target.port() == 80 ? host : host + ":" + target.port();
+  }
+
+  private static ProxyFailure upstreamFailure(Throwable e) {
+    if (e instanceof ProxyFailure pf) {
+      return pf;
+    }
+    if (e instanceof TimeoutException || String.valueOf(e.getMessage()).contains("timeout period")) {
+      return ProxyFailure.timeout("upstream did not answer in time");
+    }
+    return ProxyFailure.upstream("upstream failed: " + e.getMessage(), e);
+  }
+
+  public Future<Void> close() {
+    return client.close();
+  }
+}

@@ -1,0 +1,35 @@
+package dev.tollgate.tunnel.impl;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+import io.vertx.core.streams.WriteStream;
+import java.util.function.IntConsumer;
+
+/**
+ * Moves buffers one way with backpressure: when the destination's write queue is full the source
+ * is paused, and resumed on drain, so a slow reader never grows the heap. Counts what it moves.
+ */
+public final class Pump {
+  private final ReadStream<Buffer> source;
+  private final WriteStream<Buffer> destination;
+  private final IntConsumer onBytes;
+
+  public Pump(ReadStream<Buffer> source, WriteStream<Buffer> destination, IntConsumer onBytes) {
+    this.source = source;
+    this.destination = destination;
+    this.onBytes = onBytes;
+  }
+
+  public void start() {
+    destination.drainHandler(v -> source.resume());
+    source.handler(
+        buffer -> {
+          onBytes.accept(buffer.length());
+          destination.write(buffer);
+          if (destination.writeQueueFull()) {
+            source.pause();
+          }
+        });
+    source.resume();
+  }
+}
