@@ -33,14 +33,16 @@ public final class FailureResponder {
   public static Future<Void> respond(HttpServerRequest request, Throwable error) {
     ProxyFailure failure = toFailure(error);
     HttpServerResponse response = request.response();
-    if (response.ended() || response.closed()) {
+    boolean h1 = request.version() != HttpVersion.HTTP_2;
+    if (response.closed()) {
       return Future.succeededFuture();
     }
-    if (response.headWritten()) {
-      return response.reset();
+    if (response.headWritten() || response.ended()) {
+      // The client already has a head (and maybe a short body): it must see the message break.
+      LOG.debug("failure after the response head was sent: {}", failure.reason());
+      return h1 ? request.connection().close() : response.reset();
     }
     String reason = printable(failure.reason());
-    boolean h1 = request.version() != HttpVersion.HTTP_2;
     response
         .setStatusCode(failure.status())
         .putHeader(REASON_HEADER, reason)

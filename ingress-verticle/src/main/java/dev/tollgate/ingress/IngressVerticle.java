@@ -63,9 +63,11 @@ public final class IngressVerticle extends VerticleBase {
 
   private Future<HttpServer> listen(HttpServerOptions options, ProxyHandler handler) {
     long headerTimeout = setup.config().timeouts().header().toMillis();
+    // On the plain listener h2c prior knowledge is detected by our own decoder (see H2cHandoff).
+    boolean detectH2c = !options.isSsl();
     HttpServer server =
         vertx.createHttpServer(options)
-            .connectionHandler(c -> Http1Guard.install(c, options, headerTimeout))
+            .connectionHandler(c -> Http1Guard.install(c, options, headerTimeout, detectH2c))
             .requestHandler(handler);
     servers.add(server);
     return server.listen();
@@ -80,9 +82,11 @@ public final class IngressVerticle extends VerticleBase {
         .setHandle100ContinueAutomatically(true)
         .setMaxHeaderSize(config.maxHeaderSize())
         .setMaxInitialLineLength(config.maxUriLength())
-        .setIdleTimeout((int) Math.max(1, config.timeouts().idle().toSeconds()))
-        .setIdleTimeoutUnit(TimeUnit.SECONDS)
-        .setHttp2ClearTextEnabled(true);
+        // A backstop for kept-alive connections; longer than an upstream may take to answer
+        // (connect + idle), so a waiting client gets its 504 rather than a silent close.
+        .setIdleTimeout((int) (config.timeouts().idle().plus(config.timeouts().connect()).toMillis()))
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setHttp2ClearTextEnabled(false);
   }
 
   /** The ports the listeners actually bound (useful with port 0 in tests). */

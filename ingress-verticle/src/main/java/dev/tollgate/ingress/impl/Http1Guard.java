@@ -13,13 +13,17 @@ import io.vertx.core.http.impl.Http1xServerConnection;
 public final class Http1Guard {
   private Http1Guard() {}
 
-  public static void install(HttpConnection connection, HttpServerOptions options, long headerTimeoutMillis) {
+  /**
+   * @param detectH2c whether the listener takes h2c with prior knowledge (Vert.x's own h2c must be
+   *     off on it, see {@link H2cHandoff})
+   */
+  public static void install(HttpConnection connection, HttpServerOptions options, long headerTimeoutMillis, boolean detectH2c) {
     if (!(connection instanceof Http1xServerConnection c)) {
       return; // h2 has its own framing; nothing to make strict
     }
     ChannelPipeline pipeline = c.channel().pipeline();
     if (pipeline.get("httpDecoder") != null) {
-      pipeline.replace("httpDecoder", "httpDecoder", new StrictHttp1Decoder(options, headerTimeoutMillis));
+      pipeline.replace("httpDecoder", "httpDecoder", new StrictHttp1Decoder(options, headerTimeoutMillis, detectH2c));
     }
   }
 }

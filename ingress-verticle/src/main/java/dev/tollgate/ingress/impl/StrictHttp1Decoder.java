@@ -39,10 +39,18 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
   private boolean pendingCr;
   private boolean tunnel;
   private boolean rejected;
+  private final boolean detectH2c;
+  private boolean firstBytes = true;
+  private boolean handedOff;
 
-  public StrictHttp1Decoder(HttpServerOptions options, long headerTimeoutMillis) {
+  /**
+   * @param headerTimeoutMillis a request head must be complete within this (408 after it)
+   * @param detectH2c hand connections that open with the HTTP/2 preface to Vert.x's h2 codec
+   */
+  public StrictHttp1Decoder(HttpServerOptions options, long headerTimeoutMillis, boolean detectH2c) {
     super(options);
     this.headerTimeoutMillis = headerTimeoutMillis;
+    this.detectH2c = detectH2c;
   }
 
   @Override
@@ -66,6 +74,9 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    if (handedOff) {
+      return; // the held bytes flow to the h2 codec when this decoder is removed
+    }
     if (rejected) {
       in.skipBytes(in.readableBytes());
       return;
@@ -73,6 +84,20 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
     if (tunnel) {
       keepEarlyBytes(ctx, in);
       return;
+    }
+    if (firstBytes && detectH2c) {
+      int preface = H2cHandoff.matchPreface(in);
+      if (preface == 0) {
+        return; // wait for enough bytes to tell
+      }
+      firstBytes = false;
+      if (preface == 1) {
+        cancelHeaderTimer();
+        handedOff = true;
+        H2cHandoff.switchToHttp2(ctx.pipeline());
+        ctx.pipeline().remove(this);
+        return;
+      }
     }
     if (inHead) {
       String bad = scanHead(in);
