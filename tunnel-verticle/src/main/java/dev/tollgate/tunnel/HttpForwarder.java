@@ -56,8 +56,10 @@ public final class HttpForwarder {
    * failure resets the client connection instead.
    *
    * @param pathAndQuery the origin-form target to send upstream ({@code /path?query})
+   * @param clientIp the client's IP, for {@code X-Forwarded-For} when switched on
+   * @param clientAddress the client's address ({@code ip:port}), for the tunnel registry on upgrades
    */
-  public Future<Void> forward(HttpServerRequest request, Target target, String pathAndQuery, String clientIp) {
+  public Future<Void> forward(HttpServerRequest request, Target target, String pathAndQuery, String clientIp, String clientAddress) {
     boolean upgrade = request.version() != HttpVersion.HTTP_2 && HopByHop.isUpgrade(request.headers());
     MultiMap headers = HttpHeaders.headers();
     HopByHop.copy(request.headers(), headers, upgrade, DROP_UP);
@@ -75,28 +77,31 @@ public final class HttpForwarder {
             .setPort(target.port())
             .setURI(pathAndQuery)
             .setHeaders(headers)
-            .setConnectTimeout(options.connectTimeout().toMillis())
-            .setIdleTimeout(options.responseTimeout().toMillis());
+            .setConnectTimeout(options.connectTimeout().toMillis());
     return client
         .request(ro)
         .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
-        .compose(upstream -> upgrade ? switchProtocols(request, upstream, target, clientIp) : exchange(request, upstream));
+        .compose(upstream -> upgrade ? switchProtocols(request, upstream, target, clientAddress) : exchange(request, upstream));
   }
 
   private Future<Void> exchange(HttpServerRequest request, HttpClientRequest upstream) {
-    Future<HttpClientResponse> response;
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (hasBody(request, length)) {
-      if (length != null) {
-        upstream.putHeader(HttpHeaders.CONTENT_LENGTH, length);
+      if (length == null) {
+        upstream.setChunked(true);
       }
-      request.exceptionHandler(e -> upstream.reset(0, e));
-      response = upstream.send(request);
+      // The response timeout starts once the body is sent: a long upload is not a silent upstream.
+      request
+          .pipeTo(upstream)
+          .onSuccess(v -> upstream.idleTimeout(options.responseTimeout().toMillis()))
+          .onFailure(e -> upstream.reset(0, e));
     } else {
       request.resume();
-      response = upstream.send();
+      upstream.idleTimeout(options.responseTimeout().toMillis());
+      upstream.end();
     }
-    return response
+    return upstream
+        .response()
         .recover(e -> Future.failedFuture(upstreamFailure(e)))
         .compose(r -> relayResponse(request, r));
   }
@@ -126,7 +131,7 @@ public final class HttpForwarder {
   }
 
   private Future<Void> switchProtocols(
-      HttpServerRequest request, HttpClientRequest upstream, Target target, String clientIp) {
+      HttpServerRequest request, HttpClientRequest upstream, Target target, String clientAddress) {
     request.resume();
     return upstream
         .connect()
@@ -144,7 +149,7 @@ public final class HttpForwarder {
                   .map(
                       clientSocket -> {
                         registry.open(
-                            io.vertx.core.Vertx.currentContext(), clientIp, target, clientSocket, r.netSocket());
+                            io.vertx.core.Vertx.currentContext(), clientAddress, target, clientSocket, r.netSocket());
                         return null;
                       });
             });

@@ -2,8 +2,8 @@ package dev.tollgate.tunnel;
 
 import dev.tollgate.tunnel.impl.Pump;
 import io.vertx.core.Context;
-import io.vertx.core.Promise;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.net.NetSocket;
 import java.time.Instant;
 import org.slf4j.Logger;
@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Tunnel {
   private static final Logger LOG = LoggerFactory.getLogger(Tunnel.class);
+  private static final long FLUSH_GRACE_MILLIS = 10_000;
 
   private final String id;
   private final String node;
@@ -71,13 +72,18 @@ public final class Tunnel {
     }
     ending = true;
     LOG.debug("tunnel {} to {} ended: {}", id, target.authority(), reason);
-    // end() flushes what is queued before closing: bytes the other side already sent are delivered.
-    Future.join(client.end(), upstream.end())
-        .onComplete(ar -> {
-          client.close();
-          upstream.close();
-          closed.tryComplete(reason);
-        });
+    // end() delivers what is queued for each side, then closes it; a peer that never reads is
+    // cut after a grace period so that a stuck tunnel cannot live on.
+    long grace = context.owner().setTimer(FLUSH_GRACE_MILLIS, t -> {
+      client.close();
+      upstream.close();
+    });
+    Future<Void> c = client.end().onFailure(e -> client.close());
+    Future<Void> u = upstream.end().onFailure(e -> upstream.close());
+    Future.join(c, u).onComplete(ar -> {
+      context.owner().cancelTimer(grace);
+      closed.tryComplete(reason);
+    });
   }
 
   /** Completes with the reason once the tunnel has ended. */

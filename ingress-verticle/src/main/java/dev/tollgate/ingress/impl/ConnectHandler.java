@@ -33,33 +33,33 @@ public final class ConnectHandler {
     this.connectPorts = connectPorts;
   }
 
-  public void handle(HttpServerRequest request, String clientIp) {
+  /** @param client the client's address, {@code ip:port} */
+  public void handle(HttpServerRequest request, String client) {
     HostPort hp = RequestTargets.authority(targetText(request));
     if (!connectPorts.contains(hp.port())) {
       throw ProxyFailure.denied("CONNECT to port " + hp.port() + " is not allowed");
     }
     dialer
         .resolve(hp.host(), hp.port())
-        .compose(target -> dialer.connect(target).compose(upstream -> establish(request, clientIp, target, upstream)))
+        .compose(target -> dialer.connect(target).compose(upstream -> establish(request, client, target, upstream)))
         .onFailure(e -> FailureResponder.respond(request, e));
   }
 
-  private Future<Void> establish(HttpServerRequest request, String clientIp, Target target, NetSocket upstream) {
+  private Future<Void> establish(HttpServerRequest request, String client, Target target, NetSocket upstream) {
     if (request.response().closed()) {
       upstream.close();
       return Future.succeededFuture();
     }
-    request.response().setStatusMessage("Connection Established");
     return request
         .toNetSocket()
         .onFailure(e -> upstream.close())
         .map(
-            client -> {
+            clientSocket -> {
               Buffer early = takeEarlyBytes(request);
               if (early != null) {
                 upstream.write(early);
               }
-              registry.open(Vertx.currentContext(), clientIp, target, client, upstream);
+              registry.open(Vertx.currentContext(), client, target, clientSocket, upstream);
               return null;
             });
   }

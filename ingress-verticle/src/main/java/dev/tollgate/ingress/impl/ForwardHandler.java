@@ -22,7 +22,11 @@ public final class ForwardHandler {
     this.viaToken = nodeName + " (tollgate)";
   }
 
-  public void handle(HttpServerRequest request, String clientIp) {
+  /**
+   * @param clientIp the client's IP (for {@code X-Forwarded-For})
+   * @param client the client's address, {@code ip:port}
+   */
+  public void handle(HttpServerRequest request, String clientIp, String client) {
     String host;
     int port;
     String pathAndQuery;
@@ -51,7 +55,7 @@ public final class ForwardHandler {
     }
     dialer
         .resolve(host, port)
-        .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp))
+        .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp, client))
         .onFailure(e -> FailureResponder.respond(request, e));
   }
 

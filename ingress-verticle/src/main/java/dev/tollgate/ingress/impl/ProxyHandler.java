@@ -1,5 +1,6 @@
 package dev.tollgate.ingress.impl;
 
+import dev.tollgate.common.HostPort;
 import dev.tollgate.ingress.FailureResponder;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
@@ -18,12 +19,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest request) {
     request.pause();
-    String clientIp = request.remoteAddress() == null ? "-" : request.remoteAddress().hostAddress();
+    var remote = request.remoteAddress();
+    String clientIp = remote == null ? "-" : remote.hostAddress();
+    String client = remote == null ? "-" : new HostPort(clientIp, remote.port()).toString();
     try {
       if (request.method() == HttpMethod.CONNECT) {
-        connect.handle(request, clientIp);
+        connect.handle(request, client);
       } else {
-        forward.handle(request, clientIp);
+        forward.handle(request, clientIp, client);
       }
     } catch (RuntimeException e) {
       FailureResponder.respond(request, e);

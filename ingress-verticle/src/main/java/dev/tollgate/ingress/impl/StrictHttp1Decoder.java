@@ -116,6 +116,9 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
         cancelHeaderTimer();
         if (request.method() == HttpMethod.CONNECT && request.decoderResult().isSuccess()) {
           tunnel = true;
+          if (ctx.pipeline().get("httpEncoder") != null && ctx.pipeline().get(ConnectEstablished.NAME) == null) {
+            ctx.pipeline().addAfter("httpEncoder", ConnectEstablished.NAME, new ConnectEstablished());
+          }
         }
       }
       if (o instanceof LastHttpContent && !tunnel) {
