@@ -38,12 +38,12 @@ class ForwardTest {
   static void start(@TempDir Path dir) {
     vertx = Vertx.vertx();
     origin = new Origin(vertx);
-    JsonObject config = TestNodes.config(dir.resolve("a"), List.of(origin.echoPort()));
-    config.put("timeouts", new JsonObject().put("idle", "1s"));
-    node = TestNodes.start(config);
-    JsonObject xff = TestNodes.config(dir.resolve("b"), List.of());
-    xff.getJsonObject("proxy").put("xForwardedFor", true);
-    xffNode = TestNodes.start(xff);
+    node = TestNodes.start(TestNodes.config(dir.resolve("a"), List.of(origin.echoPort())));
+    // The second node reveals the client and gives up on a silent upstream after one second.
+    JsonObject other = TestNodes.config(dir.resolve("b"), List.of());
+    other.getJsonObject("proxy").put("xForwardedFor", true);
+    other.put("timeouts", new JsonObject().put("idle", "1s"));
+    xffNode = TestNodes.start(other);
   }
 
   @AfterAll
@@ -211,7 +211,7 @@ class ForwardTest {
 
   @Test
   void silentUpstreamIs504() throws Exception {
-    try (Raw raw = new Raw(node.proxyPort())) {
+    try (Raw raw = new Raw(xffNode.proxyPort())) {
       String head = raw.send("GET " + url("/never") + " HTTP/1.1\r\nHost: x\r\n\r\n").readHead();
       assertEquals(504, Raw.status(head), head);
       assertTrue(header(head, "x-tollgate-reason").contains("in time"), head);

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Vert.x's HTTP/1 request decoder, made strict for a proxy that sits in front of other parsers:
  * it refuses request smuggling vectors (Content-Length with Transfer-Encoding, obs-fold, bare CR,
- * NUL in the head) with a 400, answers 408 when a head is not finished within the header timeout,
+ * NUL and other control characters in the head) with a 400, versions other than HTTP/1.x with a 505, answers 408 when a head is not finished within the header timeout,
  * and stops decoding after a CONNECT so that bytes the client sends right behind the CONNECT head
  * are kept for the tunnel instead of being parsed as a request.
  */
@@ -114,6 +114,12 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
       if (o instanceof HttpRequest request) {
         inHead = false;
         cancelHeaderTimer();
+        if (request.decoderResult().isSuccess() && request.protocolVersion().majorVersion() != 1) {
+          out.subList(i, out.size()).clear();
+          reject(ctx, 505, "HTTP Version Not Supported", "unsupported HTTP version");
+          in.skipBytes(in.readableBytes());
+          return;
+        }
         if (request.method() == HttpMethod.CONNECT && request.decoderResult().isSuccess()) {
           tunnel = true;
           if (ctx.pipeline().get("httpEncoder") != null && ctx.pipeline().get(ConnectEstablished.NAME) == null) {
@@ -178,7 +184,12 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
           }
           lineStart = false;
         }
-        default -> lineStart = false;
+        default -> {
+          if ((b >= 0 && b < 0x20) || b == 0x7f) {
+            return "control character in request head";
+          }
+          lineStart = false;
+        }
       }
     }
     scanned = in;
