@@ -3,16 +3,17 @@ package dev.tollgate.node;
 import dev.tollgate.common.ConfigException;
 import dev.tollgate.common.NodeConfig;
 import java.io.PrintStream;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sun.misc.Signal;
 
-/** {@code ./tollgate}: parses the command line, starts a node, and stops it cleanly on SIGTERM/SIGINT. */
+/** {@code ./tollgate}: parses the command line, starts a node, and stops it cleanly (exit 0) on SIGTERM/SIGINT. */
 public final class Main {
+  private static final long STOP_TIMEOUT_SECONDS = 30;
+
   private Main() {}
 
-  public static void main(String[] args) throws InterruptedException {
+  public static void main(String[] args) {
     PrintStream out = System.out;
     NodeConfig config;
     try {
@@ -37,16 +38,22 @@ public final class Main {
       System.exit(1);
       return;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runnable shutdown =
-        () -> {
-          log.info("shutting down: closing listeners and tunnels");
-          node.stop().onComplete(ar -> stopped.countDown());
-        };
-    Signal.handle(new Signal("TERM"), s -> shutdown.run());
-    Signal.handle(new Signal("INT"), s -> shutdown.run());
-    stopped.await();
-    log.info("stopped");
-    System.exit(0);
+    // SIGTERM and SIGINT run shutdown hooks; this one stops the node gracefully and then ends the
+    // JVM with status 0, the answer to an orderly stop (the JVM's own would be 128+signal).
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  log.info("shutting down: closing listeners and tunnels");
+                  try {
+                    node.stop().toCompletionStage().toCompletableFuture().get(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                    log.info("stopped");
+                    Runtime.getRuntime().halt(0);
+                  } catch (Exception e) {
+                    log.error("shutdown did not complete cleanly: {}", e.toString());
+                    Runtime.getRuntime().halt(1);
+                  }
+                },
+                "tollgate-shutdown"));
   }
 }

@@ -1,6 +1,7 @@
 package dev.tollgate.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tollgate.node.fixtures.ForkedNode;
@@ -66,7 +67,7 @@ class MainTest {
       }
       n.process().destroy(); // SIGTERM
       assertEquals(0, n.waitFor(30), n.output());
-      assertTrue(n.output().contains("stopped"), n.output());
+      assertThrows(java.net.ConnectException.class, () -> new Raw(port).close(), "the listener is gone");
     }
   }
 }
