@@ -42,6 +42,12 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
   private final boolean detectH2c;
   private boolean firstBytes = true;
   private boolean handedOff;
+  /**
+   * How many bytes from the reader index were already scanned. Counted from the reader index,
+   * not as a buffer position: the cumulation is compacted between reads, which moves positions.
+   */
+  private int scannedReadable;
+  private boolean fullyScanned;
 
   /**
    * @param headerTimeoutMillis a request head must be complete within this (408 after it)
@@ -108,7 +114,10 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
       }
     }
     int before = out.size();
+    boolean wasInHead = inHead;
     super.decode(ctx, in, out);
+    // Every readable byte left over was scanned, unless a new head started in this call.
+    scannedReadable = wasInHead && fullyScanned ? in.readableBytes() : 0;
     for (int i = before; i < out.size(); i++) {
       Object o = out.get(i);
       if (o instanceof HttpRequest request) {
@@ -143,16 +152,19 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
     lineStart = true;
     firstLine = true;
     pendingCr = false;
-    scanned = null;
+    scannedReadable = 0;
+    fullyScanned = false;
   }
 
   /**
    * Scans the readable head bytes (from the reader index up to the empty line) for obs-fold, NUL
-   * and bare CR. Netty consumes head lines as it parses them, so each byte is scanned once.
+   * and bare CR. Netty consumes head lines as it parses them and the rest stays readable, so
+   * remembering how much of the readable part was scanned means each byte is scanned once.
    */
   private String scanHead(ByteBuf in) {
     int end = in.writerIndex();
-    for (int i = in.readerIndex() + scannedAhead(in); i < end; i++) {
+    fullyScanned = false;
+    for (int i = in.readerIndex() + Math.min(scannedReadable, in.readableBytes()); i < end; i++) {
       byte b = in.getByte(i);
       if (pendingCr) {
         pendingCr = false;
@@ -192,20 +204,8 @@ public final class StrictHttp1Decoder extends VertxHttpRequestDecoder {
         }
       }
     }
-    scanned = in;
-    scannedTo = end;
+    fullyScanned = true;
     return null;
-  }
-
-  private ByteBuf scanned;
-  private int scannedTo;
-
-  /** How far into {@code in} the previous call already scanned (the same cumulation, not consumed). */
-  private int scannedAhead(ByteBuf in) {
-    if (scanned == in && scannedTo > in.readerIndex() && scannedTo <= in.writerIndex()) {
-      return scannedTo - in.readerIndex();
-    }
-    return 0;
   }
 
   private void keepEarlyBytes(ChannelHandlerContext ctx, ByteBuf in) {
