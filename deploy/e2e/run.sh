@@ -483,7 +483,12 @@ check "forward GET to a port where nothing listens: 502 with X-Tollgate-Reason" 
   bash -c '[[ "$(cat "$1")" == 502 ]] && grep -qi "^X-Tollgate-Reason:" "$2"' _ "$out/code" "$out/h9"
 
 # 10. Tunnel listing and kill
-tunnels() { c --max-time 5 "$CONTROL/v1/tunnels"; }
+# The control API's /v1 needs the bearer token the node generated in its data dir.
+TOKEN="$(cat "$tmp/data/control-token" 2>/dev/null || true)"
+AUTH=(-H "Authorization: Bearer $TOKEN")
+check "the node generated a control token (mode 0600)" test "$(stat -c %a "$tmp/data/control-token" 2>/dev/null)" = 600
+check "GET /v1/tunnels without the token: 401" test "$(c --max-time 5 -o /dev/null -w '%{http_code}' "$CONTROL/v1/tunnels" 2>&1)" = 401
+tunnels() { c --max-time 5 "${AUTH[@]}" "$CONTROL/v1/tunnels"; }
 # The id of the listed tunnel to TARGET (the objects in the list are flat).
 tunnel_id() { tunnels | grep -o "{[^{}]*\"target\":\"$1\"[^{}]*}" | head -n 1 | sed -n 's/.*"id":"\([^"]*\)".*/\1/p'; }
 wait_no_tunnels() { # up to 5 s
@@ -519,7 +524,7 @@ check "the listing names the node, the client's ip:port and bytes relayed so far
   [[ "$1" =~ \"bytesDown\":([0-9]+) ]] && (( BASH_REMATCH[1] > 0 ))' _ "$listing" "$NODE_NAME"
 
 if [[ -n "$tid" ]]; then
-  del="$(c --max-time 5 -X DELETE -o /dev/null -w '%{http_code}' "$CONTROL/v1/tunnels/$tid" 2>&1)"
+  del="$(c --max-time 5 "${AUTH[@]}" -X DELETE -o /dev/null -w '%{http_code}' "$CONTROL/v1/tunnels/$tid" 2>&1)"
   detail="DELETE answered $del"
   check "DELETE /v1/tunnels/{id} answers 200" test "$del" = 200
   slow_done=""
@@ -537,7 +542,7 @@ if [[ -n "$tid" ]]; then
   fi
   kill "$slow_pid" 2>/dev/null && wait "$slow_pid" 2>/dev/null
   check "the listing is empty after the kill" wait_no_tunnels
-  del="$(c --max-time 5 -X DELETE -o /dev/null -w '%{http_code}' "$CONTROL/v1/tunnels/$tid" 2>&1)"
+  del="$(c --max-time 5 "${AUTH[@]}" -X DELETE -o /dev/null -w '%{http_code}' "$CONTROL/v1/tunnels/$tid" 2>&1)"
   detail="DELETE answered $del"
   check "DELETE of a tunnel that is gone: 404" test "$del" = 404
 else

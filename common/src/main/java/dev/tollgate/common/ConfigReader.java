@@ -18,7 +18,7 @@ final class ConfigReader {
           "", Set.of("proxy", "control", "node", "network", "timeouts"),
           "proxy", Set.of("listen", "tls", "xForwardedFor", "maxHeaderSize", "maxUriLength"),
           "proxy.tls", Set.of("listen", "cert", "key"),
-          "control", Set.of("listen"),
+          "control", Set.of("listen", "token"),
           "node", Set.of("name", "dataDir"),
           "network", Set.of("allowPrivate", "connectPorts"),
           "timeouts", Set.of("connect", "idle", "maxLifetime", "header"));
@@ -56,6 +56,7 @@ final class ConfigReader {
         integer(proxy, "maxHeaderSize", "proxy.maxHeaderSize", NodeConfig.DEFAULT_MAX_HEADER_SIZE, 1024, 1 << 20),
         integer(proxy, "maxUriLength", "proxy.maxUriLength", NodeConfig.DEFAULT_MAX_URI_LENGTH, 256, 1 << 20),
         hostPort(control, "listen", "control.listen", NodeConfig.DEFAULT_CONTROL_LISTEN),
+        token(control),
         nodeName(node),
         Path.of(string(node, "dataDir", "node.dataDir", NodeConfig.DEFAULT_DATA_DIR)),
         cidrs(network, "allowPrivate", "network.allowPrivate"),
@@ -96,6 +97,15 @@ final class ConfigReader {
       throw new ConfigException("node.name", "use 1-63 letters, digits, '.', '_' or '-', got '" + name + "'");
     }
     return name;
+  }
+
+  private static String token(JsonObject control) {
+    String token = string(control, "token", "control.token", null);
+    if (token != null && (token.length() < NodeConfig.MIN_CONTROL_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
+      throw new ConfigException(
+          "control.token", "use at least " + NodeConfig.MIN_CONTROL_TOKEN_LENGTH + " printable characters without spaces");
+    }
+    return token;
   }
 
   private static HostPort hostPort(JsonObject o, String name, String key, String fallback) {

@@ -19,6 +19,8 @@ import java.util.Set;
  * @param maxHeaderSize largest request head accepted (431 above)
  * @param maxUriLength longest request line accepted (414 above)
  * @param controlListen the control API listener
+ * @param controlToken the bearer token of the control API's {@code /v1}, or null to take it from
+ *     {@code TOLLGATE_CONTROL_TOKEN} or the data dir (generated there when absent)
  * @param nodeName this node's name in logs, {@code Via} and listings
  * @param dataDir where the node keeps its state (generated certificates, tokens, policy)
  * @param allowPrivate networks exempt from the private-address refusal
@@ -34,6 +36,7 @@ public record NodeConfig(
     int maxHeaderSize,
     int maxUriLength,
     HostPort controlListen,
+    String controlToken,
     String nodeName,
     Path dataDir,
     List<Cidr> allowPrivate,
@@ -45,6 +48,7 @@ public record NodeConfig(
   public static final String DEFAULT_DATA_DIR = "./data";
   public static final int DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
   public static final int DEFAULT_MAX_URI_LENGTH = 8 * 1024;
+  public static final int MIN_CONTROL_TOKEN_LENGTH = 16;
   public static final List<Integer> DEFAULT_CONNECT_PORTS = List.of(443);
 
   /**
@@ -86,6 +90,14 @@ public record NodeConfig(
     return proxyTlsListen != null;
   }
 
+  private JsonObject control() {
+    JsonObject control = new JsonObject().put("listen", controlListen.toString());
+    if (controlToken != null) {
+      control.put("token", controlToken);
+    }
+    return control;
+  }
+
   /** The same config as JSON, in the shape {@link #fromJson} reads. */
   public JsonObject toJson() {
     JsonObject tls = new JsonObject();
@@ -101,7 +113,7 @@ public record NodeConfig(
     if (!tls.isEmpty()) proxy.put("tls", tls);
     return new JsonObject()
         .put("proxy", proxy)
-        .put("control", new JsonObject().put("listen", controlListen.toString()))
+        .put("control", control())
         .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()))
         .put(
             "network",

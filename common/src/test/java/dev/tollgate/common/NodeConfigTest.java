@@ -26,6 +26,7 @@ class NodeConfigTest {
     assertEquals(Path.of("./data"), c.dataDir());
     assertFalse(c.hasTlsListener());
     assertNull(c.proxyTlsCert());
+    assertNull(c.controlToken());
     assertEquals(Set.of(443), c.connectPorts());
     assertEquals(List.of(), c.allowPrivate());
     assertFalse(c.xForwardedFor());
@@ -42,7 +43,7 @@ class NodeConfigTest {
             """
             {"proxy": {"listen": "0.0.0.0:8080", "xForwardedFor": true, "maxHeaderSize": 4096, "maxUriLength": 1024,
                        "tls": {"listen": "[::1]:8443", "cert": "/etc/c.pem", "key": "/etc/k.pem"}},
-             "control": {"listen": "127.0.0.1:9999"},
+             "control": {"listen": "127.0.0.1:9999", "token": "0123456789abcdef-token"},
              "node": {"name": "n1", "dataDir": "/var/lib/tollgate"},
              "network": {"allowPrivate": ["10.0.0.0/8", "fd00::/8"], "connectPorts": [443, 8443]},
              "timeouts": {"connect": "2s", "idle": "90s", "maxLifetime": "2h", "header": "500ms"}}
@@ -54,6 +55,7 @@ class NodeConfigTest {
     assertEquals(List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("fd00::/8")), c.allowPrivate());
     assertEquals(Duration.ofMillis(500), c.timeouts().header());
     assertEquals(Duration.ofSeconds(90), c.timeouts().idle());
+    assertEquals("0123456789abcdef-token", c.controlToken());
     assertEquals(c, NodeConfig.fromJson(c.toJson()));
     assertEquals(NodeConfig.defaults(), NodeConfig.fromJson(NodeConfig.defaults().toJson()));
   }
@@ -79,6 +81,8 @@ class NodeConfigTest {
         "{\"timeouts\": {\"idle\": \"5 parsecs\"}}|timeouts.idle",
         "{\"timeouts\": {\"connect\": \"0s\"}}|timeouts.connect",
         "{\"timeouts\": {\"keepAlive\": \"1s\"}}|timeouts.keepAlive",
+        "{\"control\": {\"token\": \"short\"}}|control.token",
+        "{\"control\": {\"token\": \"has a space in it, sadly\"}}|control.token",
       })
   void rejectsNamingTheKey(String json, String key) {
     ConfigException e = assertThrows(ConfigException.class, () -> NodeConfig.fromJson(new JsonObject(json)));

@@ -9,6 +9,8 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -17,15 +19,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class ControlVerticle extends VerticleBase {
   private final HostPort listen;
+  private final byte[] token;
   private final AtomicBoolean ready;
   private HttpServer server;
 
   /**
    * @param listen where the control API listens
+   * @param token the bearer token that everything under {@code /v1} requires
    * @param ready the node's readiness, reported by {@code /readyz}
    */
-  public ControlVerticle(HostPort listen, AtomicBoolean ready) {
+  public ControlVerticle(HostPort listen, String token, AtomicBoolean ready) {
     this.listen = listen;
+    this.token = ("Bearer " + token).getBytes(StandardCharsets.US_ASCII);
     this.ready = ready;
   }
 
@@ -34,6 +39,7 @@ public final class ControlVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.get("/healthz").handler(rc -> json(rc, 200, new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(rc -> ready(rc));
+    router.route("/v1/*").handler(this::authenticate);
     router.get("/v1/tunnels").handler(this::listTunnels);
     router.delete("/v1/tunnels/:id").handler(this::killTunnel);
     router.route().last().handler(rc -> json(rc, 404, new JsonObject().put("error", "no such endpoint")));
@@ -44,6 +50,17 @@ public final class ControlVerticle extends VerticleBase {
   /** The bound port (useful with port 0 in tests). */
   public int actualPort() {
     return server.actualPort();
+  }
+
+  /** {@code /v1} needs the bearer token; compared in constant time. */
+  private void authenticate(RoutingContext rc) {
+    String given = rc.request().getHeader("authorization");
+    if (given != null && MessageDigest.isEqual(token, given.getBytes(StandardCharsets.US_ASCII))) {
+      rc.next();
+      return;
+    }
+    rc.response().putHeader("www-authenticate", "Bearer realm=\"tollgate-control\"");
+    json(rc, 401, new JsonObject().put("error", "a valid bearer token is required"));
   }
 
   private void ready(RoutingContext rc) {

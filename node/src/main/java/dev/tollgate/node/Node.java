@@ -38,6 +38,7 @@ public final class Node {
   private final AtomicBoolean ready = new AtomicBoolean();
   private final List<IngressVerticle> ingress = new CopyOnWriteArrayList<>();
   private ControlVerticle control;
+  private ControlToken token;
   private int proxyPort;
   private int proxyTlsPort = -1;
 
@@ -63,7 +64,7 @@ public final class Node {
     return vertx
         .executeBlocking(this::prepare)
         .compose(setup -> {
-          control = new ControlVerticle(config.controlListen(), ready);
+          control = new ControlVerticle(config.controlListen(), token.value(), ready);
           return vertx
               .deployVerticle(new TunnelVerticle(config.nodeName(), registry, config.timeouts().idle(), config.timeouts().maxLifetime()))
               .compose(id -> vertx.deployVerticle(control))
@@ -89,6 +90,7 @@ public final class Node {
   /** Blocking preparation, on a worker: data dir, TLS material, local addresses. */
   private IngressSetup prepare() throws IOException {
     Files.createDirectories(config.dataDir());
+    token = ControlToken.resolve(config);
     Buffer cert = null;
     Buffer key = null;
     if (config.hasTlsListener()) {
@@ -132,6 +134,7 @@ public final class Node {
       s.append(" proxy-tls=https://").append(hostPort(config.proxyTlsListen().host(), proxyTlsPort));
     }
     s.append(" control=http://").append(hostPort(config.controlListen().host(), control.actualPort()));
+    s.append(" control-token=").append(token.source());
     s.append(" data=").append(config.dataDir());
     return s.toString();
   }
@@ -165,6 +168,11 @@ public final class Node {
 
   public int proxyTlsPort() {
     return proxyTlsPort;
+  }
+
+  /** The control API's bearer token. */
+  public String controlToken() {
+    return token.value();
   }
 
   public int controlPort() {

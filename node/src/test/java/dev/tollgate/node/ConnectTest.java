@@ -244,11 +244,24 @@ class ConnectTest {
       assertEquals(5, mine.getLong("bytesUp"));
       assertEquals(5, mine.getLong("bytesDown"));
       assertEquals("test-node", mine.getString("node"));
-      HttpResponse<String> deleted = send(HttpRequest.newBuilder(controlUri("/v1/tunnels/" + mine.getString("id"))).DELETE().build());
+      HttpResponse<String> deleted = send(HttpRequest.newBuilder(controlUri("/v1/tunnels/" + mine.getString("id"))).header("authorization", "Bearer " + node.controlToken()).DELETE().build());
       assertEquals(200, deleted.statusCode());
       assertTrue(raw.closedByPeer(), "the killed tunnel closes");
-      assertEquals(404, send(HttpRequest.newBuilder(controlUri("/v1/tunnels/" + mine.getString("id"))).DELETE().build()).statusCode());
+      assertEquals(404, send(HttpRequest.newBuilder(controlUri("/v1/tunnels/" + mine.getString("id"))).header("authorization", "Bearer " + node.controlToken()).DELETE().build()).statusCode());
     }
+  }
+
+  @Test
+  void controlApiNeedsTheToken() throws Exception {
+    assertEquals(401, send(HttpRequest.newBuilder(controlUri("/v1/tunnels")).build()).statusCode());
+    assertEquals(401, send(HttpRequest.newBuilder(controlUri("/v1/tunnels")).header("authorization", "Bearer wrong").build()).statusCode());
+    assertEquals(401, send(HttpRequest.newBuilder(controlUri("/v1/tunnels/x")).DELETE().build()).statusCode());
+    assertEquals(200, send(HttpRequest.newBuilder(controlUri("/healthz")).build()).statusCode());
+    assertEquals(200, send(HttpRequest.newBuilder(controlUri("/readyz")).build()).statusCode());
+    Path file = node.config().dataDir().resolve("control-token");
+    assertEquals(node.controlToken(), Files.readString(file).strip());
+    assertEquals(java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE),
+        Files.getPosixFilePermissions(file));
   }
 
   @Test
@@ -401,7 +414,7 @@ class ConnectTest {
   }
 
   private static String get(String path) throws Exception {
-    HttpResponse<String> r = send(HttpRequest.newBuilder(controlUri(path)).build());
+    HttpResponse<String> r = send(HttpRequest.newBuilder(controlUri(path)).header("authorization", "Bearer " + node.controlToken()).build());
     assertEquals(200, r.statusCode(), r.body());
     return r.body();
   }
