@@ -14,6 +14,7 @@ final class Cli {
   static final String USAGE =
       """
       Usage: tollgate [options]
+             tollgate hash-password    (reads a password on stdin, prints its bcrypt hash)
 
       Runs one Tollgate node. With no options: proxy on 127.0.0.1:3128, control API on
       127.0.0.1:9090, state in ./data.

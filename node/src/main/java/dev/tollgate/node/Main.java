@@ -15,6 +15,10 @@ public final class Main {
 
   public static void main(String[] args) {
     PrintStream out = System.out;
+    if (args.length > 0 && args[0].equals("hash-password")) {
+      System.exit(HashPassword.run(System.in, out, System.err));
+      return;
+    }
     NodeConfig config;
     try {
       Cli cli = Cli.parse(args);

@@ -30,6 +30,18 @@ class MainTest {
   }
 
   @Test
+  void hashPasswordPrintsABcryptHash() throws Exception {
+    try (ForkedNode n = ForkedNode.start(List.of(), List.of("hash-password"))) {
+      n.process().getOutputStream().write("correct horse\n".getBytes());
+      n.process().getOutputStream().close();
+      assertEquals(0, n.waitFor(30));
+      String hash = n.output().lines().filter(l -> l.startsWith("$2y$")).findFirst().orElseThrow();
+      assertTrue(dev.tollgate.ingress.auth.PasswordHashes.verify("correct horse", hash));
+      assertTrue(!n.output().contains("correct horse"), "the password is not echoed");
+    }
+  }
+
+  @Test
   void badOptionValueStopsTheNodeNamingTheKey(@TempDir Path dir) throws Exception {
     try (ForkedNode n = ForkedNode.start(List.of(), List.of("--proxy-listen", "nowhere", "--data-dir", dir.toString()))) {
       assertEquals(2, n.waitFor(30));
