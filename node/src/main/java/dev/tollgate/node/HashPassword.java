@@ -16,7 +16,7 @@ final class HashPassword {
     try {
       String line = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).readLine();
       if (line == null || line.isEmpty()) {
-        err.println("tollgate hash-password: give the password on standard input, e.g. read -rs PW; printf %s \\"$PW\\" | ./tollgate hash-password");
+        err.println("tollgate hash-password: give the password on standard input, e.g. read -rs PW; printf %s \"$PW\" | ./tollgate hash-password");
         return 2;
       }
       out.println(PasswordHashes.hash(line.toCharArray()));
