@@ -143,10 +143,9 @@ public final class Node {
     return new HostPort(host, port).toString();
   }
 
-  /** Stops accepting, closes tunnels and listeners, and closes Vert.x. */
+  /** Stops accepting, closes tunnels (the tunnel verticle's stop) and listeners, and closes Vert.x. */
   public Future<Void> stop() {
     ready.set(false);
-    registry.closeAll("node shutting down");
     return vertx.close();
   }
 

@@ -1,11 +1,15 @@
 package dev.tollgate.tunnel;
 
 import dev.tollgate.tunnel.impl.Pump;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.impl.ConnectionBase;
 import java.time.Instant;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +36,9 @@ public final class Tunnel {
   private volatile long bytesUp;
   private volatile long bytesDown;
   private boolean ending;
+  private Pump up;
+  private Pump down;
+  private long closeTimer = -1;
 
   Tunnel(String id, String node, String clientAddress, Target target, Context context, NetSocket client, NetSocket upstream) {
     this.id = id;
@@ -45,45 +52,82 @@ public final class Tunnel {
 
   /** Starts relaying; must run on the tunnel's context. */
   void start() {
-    new Pump(client, upstream, n -> {
+    up = new Pump(client, upstream, n -> {
       bytesUp += n;
       lastActivityNanos = System.nanoTime();
-    }).start();
-    new Pump(upstream, client, n -> {
+    });
+    down = new Pump(upstream, client, n -> {
       bytesDown += n;
       lastActivityNanos = System.nanoTime();
-    }).start();
-    client.endHandler(v -> end("client closed"));
-    upstream.endHandler(v -> end("upstream closed"));
-    client.closeHandler(v -> end("client closed"));
-    upstream.closeHandler(v -> end("upstream closed"));
-    client.exceptionHandler(e -> end("client error: " + e.getMessage()));
-    upstream.exceptionHandler(e -> end("upstream error: " + e.getMessage()));
+    });
+    up.start();
+    down.start();
+    // A side's end comes after everything it sent was delivered to its pump, even when the pump
+    // was paused by a slow reader on the other side; a close can come earlier, with bytes still
+    // queued inside Vert.x. So the tunnel ends on end; a bare close only arms a grace timer.
+    client.endHandler(v -> end("client closed", client));
+    upstream.endHandler(v -> end("upstream closed", upstream));
+    client.closeHandler(v -> closedWithoutEnd("client closed"));
+    upstream.closeHandler(v -> closedWithoutEnd("upstream closed"));
+    client.exceptionHandler(e -> end("client error: " + e.getMessage(), null));
+    upstream.exceptionHandler(e -> end("upstream error: " + e.getMessage(), null));
   }
 
   /** Ends the tunnel from any thread: both sides get what is queued for them, then close. */
   public void close(String reason) {
-    context.runOnContext(v -> end(reason));
+    try {
+      context.runOnContext(v -> end(reason, null));
+    } catch (RejectedExecutionException e) {
+      LOG.debug("tunnel {}: event loop already stopped; its channels close with it", id);
+    }
   }
 
-  private void end(String reason) {
+  private void closedWithoutEnd(String reason) {
+    if (!ending && closeTimer < 0) {
+      closeTimer = context.owner().setTimer(FLUSH_GRACE_MILLIS, t -> end(reason, null));
+    }
+  }
+
+  /**
+   * @param ended the side whose stream ended (it is closed, not written to), or null when the
+   *     tunnel is ended from outside or on an error
+   */
+  private void end(String reason, NetSocket ended) {
     if (ending) {
       return;
     }
     ending = true;
+    if (closeTimer >= 0) {
+      context.owner().cancelTimer(closeTimer);
+    }
     LOG.debug("tunnel {} to {} ended: {}", id, target.authority(), reason);
-    // end() delivers what is queued for each side, then closes it; a peer that never reads is
-    // cut after a grace period so that a stuck tunnel cannot live on.
+    // Each side is closed once what was written to it has left for the kernel (which delivers it
+    // before the FIN); a peer that never reads is cut after a grace period instead.
     long grace = context.owner().setTimer(FLUSH_GRACE_MILLIS, t -> {
       client.close();
       upstream.close();
     });
-    Future<Void> c = client.end().onFailure(e -> client.close());
-    Future<Void> u = upstream.end().onFailure(e -> upstream.close());
+    Future<Void> c = client == ended ? client.close() : down.flushed().transform(ar -> closeAfterFlush(client));
+    Future<Void> u = upstream == ended ? upstream.close() : up.flushed().transform(ar -> closeAfterFlush(upstream));
     Future.join(c, u).onComplete(ar -> {
       context.owner().cancelTimer(grace);
       closed.tryComplete(reason);
     });
+  }
+
+  /**
+   * Closes a socket once Netty has written all it holds for it. Vert.x's close discards a
+   * channel's unwritten outbound buffer, which for a slow reader still holds the tail of the
+   * data; an empty write completes only after everything queued before it.
+   */
+  private static Future<Void> closeAfterFlush(NetSocket socket) {
+    if (!(socket instanceof ConnectionBase connection)) {
+      return socket.close(); // an h2 stream: closing ends the stream after its queued data
+    }
+    Channel channel = connection.channel();
+    Promise<Void> done = Promise.promise();
+    channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> channel.close().addListener(g -> done.tryComplete()));
+    return done.future();
   }
 
   /** Completes with the reason once the tunnel has ended. */

@@ -1,5 +1,6 @@
 package dev.tollgate.tunnel.impl;
 
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 import io.vertx.core.streams.WriteStream;
@@ -13,6 +14,7 @@ public final class Pump {
   private final ReadStream<Buffer> source;
   private final WriteStream<Buffer> destination;
   private final IntConsumer onBytes;
+  private Future<Void> lastWrite = Future.succeededFuture();
 
   public Pump(ReadStream<Buffer> source, WriteStream<Buffer> destination, IntConsumer onBytes) {
     this.source = source;
@@ -25,11 +27,20 @@ public final class Pump {
     source.handler(
         buffer -> {
           onBytes.accept(buffer.length());
-          destination.write(buffer);
+          lastWrite = destination.write(buffer);
           if (destination.writeQueueFull()) {
             source.pause();
           }
         });
     source.resume();
+  }
+
+  /**
+   * Completes when everything this pump wrote has left for the kernel. Closing the destination
+   * earlier would drop what a slow reader has not taken yet: a channel's close discards its
+   * unwritten outbound buffer.
+   */
+  public Future<Void> flushed() {
+    return lastWrite.transform(ar -> Future.succeededFuture());
   }
 }
