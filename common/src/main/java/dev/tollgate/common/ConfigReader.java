@@ -15,7 +15,7 @@ final class ConfigReader {
 
   private static final Map<String, Set<String>> KNOWN =
       Map.of(
-          "", Set.of("proxy", "control", "node", "network", "timeouts"),
+          "", Set.of("proxy", "control", "node", "network", "timeouts", "policy"),
           "proxy", Set.of("listen", "tls", "xForwardedFor", "maxHeaderSize", "maxUriLength"),
           "proxy.tls", Set.of("listen", "cert", "key"),
           "control", Set.of("listen", "token"),
@@ -65,7 +65,8 @@ final class ConfigReader {
             duration(timeouts, "connect", NodeConfig.Timeouts.DEFAULT_CONNECT),
             duration(timeouts, "idle", NodeConfig.Timeouts.DEFAULT_IDLE),
             duration(timeouts, "maxLifetime", NodeConfig.Timeouts.DEFAULT_MAX_LIFETIME),
-            duration(timeouts, "header", NodeConfig.Timeouts.DEFAULT_HEADER)));
+            duration(timeouts, "header", NodeConfig.Timeouts.DEFAULT_HEADER)),
+        path(root, "policy", "policy"));
   }
 
   private static void checkKeys(String path, JsonObject o) {

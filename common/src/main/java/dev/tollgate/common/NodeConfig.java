@@ -26,6 +26,7 @@ import java.util.Set;
  * @param allowPrivate networks exempt from the private-address refusal
  * @param connectPorts ports a CONNECT may reach
  * @param timeouts connect, idle, lifetime and header-read timeouts
+ * @param policySeed a policy JSON file that seeds the policy store when it is empty, or null
  */
 public record NodeConfig(
     HostPort proxyListen,
@@ -41,7 +42,8 @@ public record NodeConfig(
     Path dataDir,
     List<Cidr> allowPrivate,
     Set<Integer> connectPorts,
-    Timeouts timeouts) {
+    Timeouts timeouts,
+    Path policySeed) {
 
   public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
   public static final String DEFAULT_CONTROL_LISTEN = "127.0.0.1:9090";
@@ -104,6 +106,10 @@ public record NodeConfig(
     if (proxyTlsListen != null) tls.put("listen", proxyTlsListen.toString());
     if (proxyTlsCert != null) tls.put("cert", proxyTlsCert.toString());
     if (proxyTlsKey != null) tls.put("key", proxyTlsKey.toString());
+    JsonObject root = new JsonObject();
+    if (policySeed != null) {
+      root.put("policy", policySeed.toString());
+    }
     JsonObject proxy =
         new JsonObject()
             .put("listen", proxyListen.toString())
@@ -111,7 +117,7 @@ public record NodeConfig(
             .put("maxHeaderSize", maxHeaderSize)
             .put("maxUriLength", maxUriLength);
     if (!tls.isEmpty()) proxy.put("tls", tls);
-    return new JsonObject()
+    return root
         .put("proxy", proxy)
         .put("control", control())
         .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()))

@@ -33,15 +33,32 @@ public final class ProxyFailure extends RuntimeException {
 
   private final Kind kind;
   private final String reason;
+  private final String challenge;
 
   public ProxyFailure(Kind kind, String reason) {
     this(kind, reason, null);
   }
 
   public ProxyFailure(Kind kind, String reason, Throwable cause) {
+    this(kind, reason, cause, null);
+  }
+
+  private ProxyFailure(Kind kind, String reason, Throwable cause, String challenge) {
     super(kind + ": " + reason, cause, false, false);
     this.kind = kind;
     this.reason = reason;
+    this.challenge = challenge;
+  }
+
+  /** 407 with a {@code Proxy-Authenticate: Basic realm="…"} challenge. */
+  public static ProxyFailure authRequired(String realm) {
+    String safe = realm.replace("\\", "").replace("\"", "");
+    return new ProxyFailure(Kind.AUTH_REQUIRED, "proxy authentication required", null, "Basic realm=\"" + safe + "\"");
+  }
+
+  /** The {@code Proxy-Authenticate} value of a 407, else null. */
+  public String challenge() {
+    return challenge;
   }
 
   public Kind kind() {

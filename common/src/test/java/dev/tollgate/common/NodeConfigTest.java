@@ -46,7 +46,8 @@ class NodeConfigTest {
              "control": {"listen": "127.0.0.1:9999", "token": "0123456789abcdef-token"},
              "node": {"name": "n1", "dataDir": "/var/lib/tollgate"},
              "network": {"allowPrivate": ["10.0.0.0/8", "fd00::/8"], "connectPorts": [443, 8443]},
-             "timeouts": {"connect": "2s", "idle": "90s", "maxLifetime": "2h", "header": "500ms"}}
+             "timeouts": {"connect": "2s", "idle": "90s", "maxLifetime": "2h", "header": "500ms"},
+             "policy": "/etc/tollgate/policy.json"}
             """);
     NodeConfig c = NodeConfig.fromJson(json);
     assertEquals(HostPort.parse("[::1]:8443"), c.proxyTlsListen());
@@ -56,6 +57,7 @@ class NodeConfigTest {
     assertEquals(Duration.ofMillis(500), c.timeouts().header());
     assertEquals(Duration.ofSeconds(90), c.timeouts().idle());
     assertEquals("0123456789abcdef-token", c.controlToken());
+    assertEquals(Path.of("/etc/tollgate/policy.json"), c.policySeed());
     assertEquals(c, NodeConfig.fromJson(c.toJson()));
     assertEquals(NodeConfig.defaults(), NodeConfig.fromJson(NodeConfig.defaults().toJson()));
   }

@@ -12,6 +12,9 @@ import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import dev.tollgate.common.policy.Policy;
+import dev.tollgate.control.impl.PolicyApi;
 
 /**
  * The control listener: {@code /healthz}, {@code /readyz} and the {@code /v1} API. Tunnel
@@ -21,15 +24,21 @@ public final class ControlVerticle extends VerticleBase {
   private final HostPort listen;
   private final byte[] token;
   private final AtomicBoolean ready;
+  private final PolicyStore policyStore;
+  private final AtomicReference<Policy> policy;
   private HttpServer server;
 
   /**
    * @param listen where the control API listens
    * @param token the bearer token that everything under {@code /v1} requires
    * @param ready the node's readiness, reported by {@code /readyz}
+   * @param policyStore the node's policy versions
+   * @param policy the policy in force, swapped when a new version is accepted
    */
-  public ControlVerticle(HostPort listen, String token, AtomicBoolean ready) {
+  public ControlVerticle(HostPort listen, String token, AtomicBoolean ready, PolicyStore policyStore, AtomicReference<Policy> policy) {
     this.listen = listen;
+    this.policyStore = policyStore;
+    this.policy = policy;
     this.token = ("Bearer " + token).getBytes(StandardCharsets.US_ASCII);
     this.ready = ready;
   }
@@ -42,6 +51,7 @@ public final class ControlVerticle extends VerticleBase {
     router.route("/v1/*").handler(this::authenticate);
     router.get("/v1/tunnels").handler(this::listTunnels);
     router.delete("/v1/tunnels/:id").handler(this::killTunnel);
+    new PolicyApi(vertx, policyStore, policy).mount(router);
     router.route().last().handler(rc -> json(rc, 404, new JsonObject().put("error", "no such endpoint")));
     server = vertx.createHttpServer().requestHandler(router);
     return server.listen(listen.port(), listen.host());

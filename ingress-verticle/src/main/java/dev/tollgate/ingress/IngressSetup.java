@@ -1,8 +1,11 @@
 package dev.tollgate.ingress;
 
 import dev.tollgate.common.NodeConfig;
+import dev.tollgate.common.policy.Policy;
+import dev.tollgate.ingress.auth.ProxyAuthenticator;
 import dev.tollgate.tunnel.TunnelRegistry;
 import io.vertx.core.buffer.Buffer;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What every ingress verticle instance shares, built once by the node.
@@ -12,6 +15,14 @@ import io.vertx.core.buffer.Buffer;
  * @param self this node's own listener addresses (loop detection)
  * @param tlsCertPem certificate chain for the HTTPS proxy listener, or null without one
  * @param tlsKeyPem its private key
+ * @param policy the policy in force, swapped atomically when a new version is accepted
+ * @param authenticator proxy authentication (bcrypt off the loop, cached)
  */
 public record IngressSetup(
-    NodeConfig config, TunnelRegistry registry, SelfAddresses self, Buffer tlsCertPem, Buffer tlsKeyPem) {}
+    NodeConfig config,
+    TunnelRegistry registry,
+    SelfAddresses self,
+    Buffer tlsCertPem,
+    Buffer tlsKeyPem,
+    AtomicReference<Policy> policy,
+    ProxyAuthenticator authenticator) {}

@@ -2,6 +2,7 @@ package dev.tollgate.ingress;
 
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.NodeConfig;
+import dev.tollgate.ingress.impl.AllowedPrivate;
 import dev.tollgate.ingress.impl.ConnectHandler;
 import dev.tollgate.ingress.impl.ForwardHandler;
 import dev.tollgate.ingress.impl.Http1Guard;
@@ -35,7 +36,7 @@ public final class IngressVerticle extends VerticleBase {
   public Future<?> start() {
     NodeConfig config = setup.config();
     NodeConfig.Timeouts timeouts = config.timeouts();
-    Dialer dialer = new Dialer(vertx, config.allowPrivate(), timeouts.connect(), setup.self());
+    Dialer dialer = new Dialer(vertx, new AllowedPrivate(config.allowPrivate(), setup.policy()), timeouts.connect(), setup.self());
     HttpForwarder forwarder =
         new HttpForwarder(
             vertx,
@@ -45,7 +46,9 @@ public final class IngressVerticle extends VerticleBase {
     ProxyHandler handler =
         new ProxyHandler(
             new ConnectHandler(dialer, setup.registry(), config.connectPorts()),
-            new ForwardHandler(dialer, forwarder, config.nodeName()));
+            new ForwardHandler(dialer, forwarder, config.nodeName()),
+            setup.policy(),
+            setup.authenticator());
     List<Future<HttpServer>> listening = new ArrayList<>();
     listening.add(listen(baseOptions(config, config.proxyListen()), handler));
     if (config.hasTlsListener()) {

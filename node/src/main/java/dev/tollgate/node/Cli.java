@@ -24,7 +24,7 @@ final class Cli {
                                    proxy.tls.cert, proxy.tls.key, control.listen, node.name,
                                    node.dataDir, network.allowPrivate, network.connectPorts,
                                    timeouts.connect, timeouts.idle, timeouts.maxLifetime,
-                                   timeouts.header); options below override it
+                                   timeouts.header, policy); options below override it
         --proxy-listen HOST:PORT   plain proxy listener, HTTP/1.1 and h2c (proxy.listen)
         --proxy-tls-listen HOST:PORT
                                    HTTPS proxy listener, h2 and HTTP/1.1 by ALPN
@@ -35,6 +35,8 @@ final class Cli {
         --node-name NAME           this node's name in logs and Via (node.name)
         --allow-private CIDR       exempt a private network from the SSRF refusal
                                    (network.allowPrivate); repeatable
+        --policy FILE              policy JSON that seeds the policy store when it is
+                                   empty (policy)
         --help                     print this help and exit
       """;
 
@@ -81,6 +83,7 @@ final class Cli {
         case "--data-dir" -> section(o, "node").put("dataDir", value);
         case "--node-name" -> section(o, "node").put("name", value);
         case "--allow-private" -> allow.add(value);
+        case "--policy" -> o.put("policy", value);
         default -> throw new ConfigException(name, "unknown option (see --help)");
       }
     }

@@ -1,5 +1,6 @@
 package dev.tollgate.node;
 
+import dev.tollgate.common.AtomicFiles;
 import dev.tollgate.common.NodeConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,7 +46,7 @@ record ControlToken(String value, String source) {
     byte[] random = new byte[32];
     new SecureRandom().nextBytes(random);
     String token = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-    TlsMaterial.writeAtomically(file, token + "\n", true);
+    AtomicFiles.write(file, token + "\n", true);
     return new ControlToken(token, file.toString());
   }
 }

@@ -3,7 +3,10 @@ package dev.tollgate.node;
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.IpLiterals;
 import dev.tollgate.common.NodeConfig;
+import dev.tollgate.common.policy.Policy;
 import dev.tollgate.control.ControlVerticle;
+import dev.tollgate.control.PolicyStore;
+import dev.tollgate.ingress.auth.ProxyAuthenticator;
 import dev.tollgate.ingress.IngressSetup;
 import dev.tollgate.ingress.IngressVerticle;
 import dev.tollgate.ingress.SelfAddresses;
@@ -25,6 +28,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +43,8 @@ public final class Node {
   private final List<IngressVerticle> ingress = new CopyOnWriteArrayList<>();
   private ControlVerticle control;
   private ControlToken token;
+  private PolicyStore policyStore;
+  private final AtomicReference<Policy> policy = new AtomicReference<>(Policy.empty());
   private int proxyPort;
   private int proxyTlsPort = -1;
 
@@ -64,7 +70,7 @@ public final class Node {
     return vertx
         .executeBlocking(this::prepare)
         .compose(setup -> {
-          control = new ControlVerticle(config.controlListen(), token.value(), ready);
+          control = new ControlVerticle(config.controlListen(), token.value(), ready, policyStore, policy);
           return vertx
               .deployVerticle(new TunnelVerticle(config.nodeName(), registry, config.timeouts().idle(), config.timeouts().maxLifetime()))
               .compose(id -> vertx.deployVerticle(control))
@@ -91,6 +97,8 @@ public final class Node {
   private IngressSetup prepare() throws IOException {
     Files.createDirectories(config.dataDir());
     token = ControlToken.resolve(config);
+    policyStore = PolicyStore.open(config.dataDir().resolve("policy"), config.policySeed());
+    policy.set(policyStore.current().policy());
     Buffer cert = null;
     Buffer key = null;
     if (config.hasTlsListener()) {
@@ -98,7 +106,8 @@ public final class Node {
       cert = Buffer.buffer(pem.cert());
       key = Buffer.buffer(pem.key());
     }
-    return new IngressSetup(config, registry, new SelfAddresses(localAddresses()), cert, key);
+    return new IngressSetup(
+        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx));
   }
 
   private List<SelfAddresses.Bound> bound() {
@@ -135,6 +144,7 @@ public final class Node {
     }
     s.append(" control=http://").append(hostPort(config.controlListen().host(), control.actualPort()));
     s.append(" control-token=").append(token.source());
+    s.append(" policy=v").append(policyStore.current().version());
     s.append(" data=").append(config.dataDir());
     return s.toString();
   }
@@ -155,6 +165,11 @@ public final class Node {
 
   public NodeConfig config() {
     return config;
+  }
+
+  /** The policy in force. */
+  public Policy policy() {
+    return policy.get();
   }
 
   public TunnelRegistry registry() {

@@ -1,13 +1,12 @@
 package dev.tollgate.node;
 
+import dev.tollgate.common.AtomicFiles;
 import dev.tollgate.common.NodeConfig;
 import dev.tollgate.mitm.Certificates;
 import dev.tollgate.mitm.PemKeyPair;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,23 +37,11 @@ final class TlsMaterial {
         names.add(host);
       }
       PemKeyPair pair = Certificates.create().selfSigned("Tollgate proxy " + config.nodeName(), names, Duration.ofDays(365));
-      writeAtomically(key, pair.privateKeyPem(), true);
-      writeAtomically(cert, pair.certificatePem(), false);
+      AtomicFiles.write(key, pair.privateKeyPem(), true);
+      AtomicFiles.write(cert, pair.certificatePem(), false);
       LOG.info("generated a self-signed certificate for the TLS proxy listener: {} (trust it with --proxy-cacert)", cert);
     }
     return new Pem(Files.readString(cert), Files.readString(key));
   }
 
-  static void writeAtomically(Path target, String content, boolean secret) throws IOException {
-    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
-    if (secret) {
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    }
-    Files.writeString(tmp, content);
-    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-      ch.force(true);
-    }
-    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-  }
 }

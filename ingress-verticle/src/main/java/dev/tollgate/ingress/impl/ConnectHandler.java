@@ -2,6 +2,7 @@ package dev.tollgate.ingress.impl;
 
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.common.policy.Policy;
 import dev.tollgate.ingress.FailureResponder;
 import dev.tollgate.ingress.RequestTargets;
 import dev.tollgate.tunnel.Dialer;
@@ -33,12 +34,18 @@ public final class ConnectHandler {
     this.connectPorts = connectPorts;
   }
 
-  /** @param client the client's address, {@code ip:port} */
-  public void handle(HttpServerRequest request, String client) {
+  /**
+   * @param client the client's address, {@code ip:port}
+   * @param policy the policy snapshot to decide on
+   * @param user the authenticated user, or null
+   */
+  public void handle(HttpServerRequest request, String client, Policy policy, String user) {
     HostPort hp = RequestTargets.authority(targetText(request));
     if (!connectPorts.contains(hp.port())) {
       throw ProxyFailure.denied("CONNECT to port " + hp.port() + " is not allowed");
     }
+    // intercept is not built yet: such tunnels are relayed blind, which never weakens anything.
+    Decisions.require(policy, "CONNECT", hp.host(), hp.port(), user);
     dialer
         .resolve(hp.host(), hp.port())
         .compose(target -> dialer.connect(target).compose(upstream -> establish(request, client, target, upstream)))

@@ -2,6 +2,7 @@ package dev.tollgate.ingress.impl;
 
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.common.policy.Policy;
 import dev.tollgate.ingress.FailureResponder;
 import dev.tollgate.ingress.RequestTargets;
 import dev.tollgate.tunnel.Dialer;
@@ -25,8 +26,10 @@ public final class ForwardHandler {
   /**
    * @param clientIp the client's IP (for {@code X-Forwarded-For})
    * @param client the client's address, {@code ip:port}
+   * @param policy the policy snapshot to decide on
+   * @param user the authenticated user, or null
    */
-  public void handle(HttpServerRequest request, String clientIp, String client) {
+  public void handle(HttpServerRequest request, String clientIp, String client, Policy policy, String user) {
     String host;
     int port;
     String pathAndQuery;
@@ -53,6 +56,7 @@ public final class ForwardHandler {
         throw ProxyFailure.denied("forwarding loop: the request already passed this proxy");
       }
     }
+    Decisions.require(policy, request.method().name(), host, port, user);
     dialer
         .resolve(host, port)
         .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp, client))

@@ -1,0 +1,84 @@
+package dev.tollgate.common.policy;
+
+import io.vertx.core.json.JsonObject;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * The {@code limits} section: defaults for everyone, overrides per group and per user.
+ *
+ * @param defaults what applies to a user with no override (and to unauthenticated clients)
+ * @param users overrides by user name
+ * @param groups overrides by group name
+ */
+public record PolicyLimits(Limits defaults, Map<String, LimitOverride> users, Map<String, LimitOverride> groups) {
+
+  /** Unlimited, no overrides. */
+  public static final PolicyLimits NONE = new PolicyLimits(Limits.UNLIMITED, Map.of(), Map.of());
+
+  private static final Set<String> KEYS = Set.of("default", "users", "groups");
+
+  public PolicyLimits {
+    Objects.requireNonNull(defaults, "defaults");
+    users = Collections.unmodifiableMap(new LinkedHashMap<>(users));
+    groups = Collections.unmodifiableMap(new LinkedHashMap<>(groups));
+  }
+
+  /**
+   * The limits of {@code user}, member of {@code userGroups}: the defaults, then the group
+   * overrides, then the user's own override, field by field. When the user is in several groups
+   * that set the same field, the most generous value wins (see {@link LimitOverride#mostGenerous}):
+   * membership should only ever add allowance, so adding someone to a group never tightens them.
+   */
+  public Limits resolve(String user, List<String> userGroups) {
+    LimitOverride fromGroups = null;
+    for (String g : userGroups) {
+      LimitOverride o = groups.get(g);
+      if (o != null) {
+        fromGroups = fromGroups == null ? o : fromGroups.mostGenerous(o);
+      }
+    }
+    Limits limits = fromGroups == null ? defaults : fromGroups.over(defaults);
+    LimitOverride own = user == null ? null : users.get(user);
+    return own == null ? limits : own.over(limits);
+  }
+
+  /** The document form. */
+  public JsonObject toJson() {
+    JsonObject u = new JsonObject();
+    users.forEach((name, o) -> u.put(name, o.toJson()));
+    JsonObject g = new JsonObject();
+    groups.forEach((name, o) -> g.put(name, o.toJson()));
+    return new JsonObject().put("default", defaults.toJson()).put("users", u).put("groups", g);
+  }
+
+  /** Reads the {@code limits} section; user and group names are checked against {@code auth}. */
+  static PolicyLimits read(Object value, Auth auth) {
+    JsonObject o = Json.section(value, "limits", KEYS);
+    Limits defaults = LimitOverride.read(o.getValue("default"), "limits.default").over(Limits.UNLIMITED);
+    Map<String, LimitOverride> users = overrides(o.getValue("users"), "limits.users", auth::mayBeUser, "user");
+    Map<String, LimitOverride> groups = overrides(o.getValue("groups"), "limits.groups", auth.groups()::containsKey, "group");
+    return new PolicyLimits(defaults, users, groups);
+  }
+
+  private static Map<String, LimitOverride> overrides(Object value, String path, Predicate<String> known, String what) {
+    Map<String, LimitOverride> out = new LinkedHashMap<>();
+    if (value == null) {
+      return out;
+    }
+    JsonObject o = Json.object(value, path);
+    for (String name : o.fieldNames()) {
+      String p = Json.at(path, name);
+      if (!known.test(name)) {
+        throw new PolicyException(p, "unknown " + what + "; " + what + "s are listed in auth." + what + "s");
+      }
+      out.put(name, LimitOverride.read(Json.object(o.getValue(name), p), p));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,142 @@
+package dev.tollgate.common.policy;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * One policy rule: an action and the matchers a request must all satisfy. An empty matcher list
+ * means the matcher is absent and matches anything (the document leaves the key out).
+ *
+ * @param id unique within the policy; named in decisions, logs and {@code X-Tollgate-Reason}
+ * @param action what a matching request gets
+ * @param hosts target hosts, see {@link HostPattern}
+ * @param ports target ports
+ * @param users verified user names
+ * @param groups groups the verified user belongs to (any of them)
+ * @param methods upper-case HTTP methods, e.g. {@code CONNECT}
+ */
+public record Rule(
+    String id,
+    Action action,
+    List<HostPattern> hosts,
+    List<PortRange> ports,
+    List<String> users,
+    List<String> groups,
+    List<String> methods) {
+
+  private static final Set<String> KEYS = Set.of("id", "action", "hosts", "ports", "users", "groups", "methods");
+  /** Ids travel in a response header and log lines: keep them to a safe alphabet. */
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,63}");
+  private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z_-]{0,31}");
+
+  public Rule {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(action, "action");
+    hosts = List.copyOf(hosts);
+    ports = List.copyOf(ports);
+    users = List.copyOf(users);
+    groups = List.copyOf(groups);
+    methods = List.copyOf(methods);
+  }
+
+  /** Whether {@code port} is one of {@link #ports()}, or the rule has no port matcher. */
+  public boolean matchesPort(int port) {
+    if (ports.isEmpty()) {
+      return true;
+    }
+    for (PortRange r : ports) {
+      if (r.contains(port)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The document form: matchers that are absent are left out. */
+  public JsonObject toJson() {
+    JsonObject o = new JsonObject().put("id", id).put("action", action.json());
+    if (!hosts.isEmpty()) {
+      o.put("hosts", new JsonArray(hosts.stream().map(HostPattern::toString).toList()));
+    }
+    if (!ports.isEmpty()) {
+      o.put("ports", new JsonArray(ports.stream().map(PortRange::toJson).toList()));
+    }
+    if (!users.isEmpty()) {
+      o.put("users", new JsonArray(users));
+    }
+    if (!groups.isEmpty()) {
+      o.put("groups", new JsonArray(groups));
+    }
+    if (!methods.isEmpty()) {
+      o.put("methods", new JsonArray(methods));
+    }
+    return o;
+  }
+
+  /** Reads the rule at {@code path}; users and groups are checked against {@code auth}. */
+  static Rule read(Object value, String path, Auth auth) {
+    JsonObject o = Json.object(value, path);
+    Json.checkKeys(o, path, KEYS);
+    String id = required(o, "id", path);
+    if (!ID.matcher(id).matches()) {
+      throw new PolicyException(Json.at(path, "id"), "use 1-64 letters, digits, '.', '_', ':' or '-', got " + Json.describe(id));
+    }
+    String actionText = required(o, "action", path);
+    Action action = Action.fromJson(actionText);
+    if (action == null) {
+      throw new PolicyException(Json.at(path, "action"), "expected allow, deny, intercept or tunnel, got " + Json.describe(actionText));
+    }
+    return new Rule(
+        id,
+        action,
+        Json.matcher(o, "hosts", path, Rule::host),
+        Json.matcher(o, "ports", path, PortRange::read),
+        Json.matcher(o, "users", path, (v, p) -> user(v, p, auth)),
+        Json.matcher(o, "groups", path, (v, p) -> group(v, p, auth)),
+        Json.matcher(o, "methods", path, Rule::method));
+  }
+
+  private static String required(JsonObject o, String key, String path) {
+    Object v = o.getValue(key);
+    if (v == null) {
+      throw new PolicyException(Json.at(path, key), "required");
+    }
+    return Json.string(v, Json.at(path, key));
+  }
+
+  private static HostPattern host(Object value, String path) {
+    try {
+      return HostPattern.parse(Json.string(value, path));
+    } catch (IllegalArgumentException e) {
+      throw new PolicyException(path, e.getMessage());
+    }
+  }
+
+  private static String user(Object value, String path, Auth auth) {
+    String name = Json.string(value, path);
+    if (!auth.mayBeUser(name)) {
+      throw new PolicyException(path, "unknown user " + Json.describe(name) + "; users are listed in auth.users");
+    }
+    return name;
+  }
+
+  private static String group(Object value, String path, Auth auth) {
+    String name = Json.string(value, path);
+    if (!auth.groups().containsKey(name)) {
+      throw new PolicyException(path, "unknown group " + Json.describe(name) + "; groups are listed in auth.groups");
+    }
+    return name;
+  }
+
+  private static String method(Object value, String path) {
+    String m = Json.string(value, path);
+    if (!METHOD.matcher(m).matches()) {
+      throw new PolicyException(path, "expected an upper-case HTTP method such as CONNECT or GET, got " + Json.describe(m));
+    }
+    return m;
+  }
+}

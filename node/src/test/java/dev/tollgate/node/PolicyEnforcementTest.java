@@ -1,0 +1,140 @@
+package dev.tollgate.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tollgate.ingress.auth.PasswordHashes;
+import dev.tollgate.node.fixtures.Origin;
+import dev.tollgate.node.fixtures.TestNodes;
+import dev.tollgate.testing.Await;
+import dev.tollgate.testing.Raw;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The policy in force decides every request: 407, 403 naming the rule, and private networks it allows. */
+class PolicyEnforcementTest {
+  static Vertx vertx;
+  static Origin origin;
+  static Node node;
+  static String hash;
+
+  @BeforeAll
+  static void start(@TempDir Path dir) throws Exception {
+    vertx = Vertx.vertx();
+    origin = new Origin(vertx);
+    hash = PasswordHashes.hash("s3cret".toCharArray());
+    JsonObject config = TestNodes.config(dir, List.of(origin.echoPort(), origin.httpPort()));
+    config.getJsonObject("network").remove("allowPrivate"); // loopback only through the policy
+    node = TestNodes.start(config);
+  }
+
+  @AfterAll
+  static void stop() {
+    Await.result(node.stop());
+    origin.close();
+    Await.result(vertx.close());
+  }
+
+  private static void putPolicy(JsonObject policy) throws Exception {
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.controlPort() + "/v1/policy"))
+                    .header("authorization", "Bearer " + node.controlToken())
+                    .header("content-type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString(policy.encode()))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, r.statusCode(), r.body());
+  }
+
+  private static JsonObject policy(boolean authRequired) {
+    JsonObject auth = new JsonObject().put("required", authRequired).put("realm", "Test Realm").put("users", new JsonObject().put("alice", hash));
+    return new JsonObject()
+        .put("auth", auth)
+        .put("network", new JsonObject().put("allowPrivate", new JsonArray().add("127.0.0.0/8")))
+        .put("rules", new JsonArray()
+            .add(new JsonObject().put("id", "no-echo-for-alice").put("action", "deny").put("hosts", new JsonArray().add("127.0.0.1")).put("ports", new JsonArray().add(origin.echoPort())).put("users", new JsonArray().add("alice")))
+            .add(new JsonObject().put("id", "blocked-names").put("action", "deny").put("hosts", new JsonArray().add("*.blocked.test"))))
+        .put("default", "allow");
+  }
+
+  private static String basic(String userPass) {
+    return "Basic " + Base64.getEncoder().encodeToString(userPass.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String get(String extraHeaders) throws Exception {
+    try (Raw raw = new Raw(node.proxyPort())) {
+      return raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/hello HTTP/1.1\r\nHost: x\r\n" + extraHeaders + "Connection: close\r\n\r\n").readHead();
+    }
+  }
+
+  @Test
+  void policyDecidesEveryRequest() throws Exception {
+    putPolicy(policy(false));
+    assertEquals(200, Raw.status(get("")), "the policy's allowPrivate lets loopback through at once");
+
+    try (Raw raw = new Raw(node.proxyPort())) {
+      String head = raw.send("CONNECT 127.0.0.1:" + origin.echoPort() + " HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + basic("alice:s3cret") + "\r\n\r\n").readHead();
+      assertEquals(403, Raw.status(head), head);
+      assertTrue(ForwardTest.header(head, "x-tollgate-reason").contains("no-echo-for-alice"), head);
+    }
+    try (Raw raw = new Raw(node.proxyPort())) {
+      String head = raw.send("CONNECT 0x7f000001:" + origin.echoPort() + " HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + basic("alice:s3cret") + "\r\n\r\n").readHead();
+      assertEquals(403, Raw.status(head), "an odd encoding of 127.0.0.1 meets the same rule: " + head);
+    }
+    try (Raw raw = new Raw(node.proxyPort())) {
+      String head = raw.send("CONNECT 127.0.0.1:" + origin.echoPort() + " HTTP/1.1\r\nHost: x\r\n\r\n").readHead();
+      assertEquals(200, Raw.status(head), "anonymous users are not alice: " + head);
+    }
+    try (Raw raw = new Raw(node.proxyPort())) {
+      String head = raw.send("GET http://www.Blocked.Test/ HTTP/1.1\r\nHost: x\r\n\r\n").readHead();
+      assertEquals(403, Raw.status(head), head);
+      assertTrue(ForwardTest.header(head, "x-tollgate-reason").contains("blocked-names"), head);
+    }
+  }
+
+  @Test
+  void authenticationRequired() throws Exception {
+    putPolicy(policy(true));
+    String head = get("");
+    assertEquals(407, Raw.status(head), head);
+    assertEquals("Basic realm=\"Test Realm\"", ForwardTest.header(head, "proxy-authenticate"));
+    assertEquals(407, Raw.status(get("Proxy-Authorization: " + basic("alice:wrong") + "\r\n")));
+    assertEquals(407, Raw.status(get("Proxy-Authorization: " + basic("mallory:s3cret") + "\r\n")));
+    assertEquals(200, Raw.status(get("Proxy-Authorization: " + basic("alice:s3cret") + "\r\n")));
+    assertEquals(200, Raw.status(get("Proxy-Authorization: " + basic("alice:s3cret") + "\r\n")), "again, from the cache");
+
+    String url = "http://127.0.0.1:" + origin.httpPort() + "/hello";
+    String proxy = "127.0.0.1:" + node.proxyPort();
+    assertEquals("hello", curl(0, "--proxy-user", "alice:s3cret", "-x", proxy, url));
+    assertEquals("407", curl(0, "-o", "/dev/null", "-w", "%{http_code}", "-x", proxy, url));
+    assertEquals("hello", curl(0, "-p", "--proxy-user", "alice:s3cret", "-x", proxy, url), "CONNECT with credentials");
+    putPolicy(policy(false));
+  }
+
+  private static String curl(int expectedExit, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(15, TimeUnit.SECONDS));
+    assertEquals(expectedExit, p.exitValue(), String.join(" ", cmd) + " -> " + out);
+    return out;
+  }
+}
