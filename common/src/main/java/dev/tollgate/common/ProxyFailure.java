@@ -34,6 +34,7 @@ public final class ProxyFailure extends RuntimeException {
   private final Kind kind;
   private final String reason;
   private final String challenge;
+  private long retryAfterSeconds = -1;
 
   public ProxyFailure(Kind kind, String reason) {
     this(kind, reason, null);
@@ -54,6 +55,18 @@ public final class ProxyFailure extends RuntimeException {
   public static ProxyFailure authRequired(String realm) {
     String safe = realm.replace("\\", "").replace("\"", "");
     return new ProxyFailure(Kind.AUTH_REQUIRED, "proxy authentication required", null, "Basic realm=\"" + safe + "\"");
+  }
+
+  /** 429 with a {@code Retry-After} of at least one second. */
+  public static ProxyFailure limited(String reason, long retryAfterSeconds) {
+    ProxyFailure f = new ProxyFailure(Kind.LIMIT, reason);
+    f.retryAfterSeconds = Math.max(1, retryAfterSeconds);
+    return f;
+  }
+
+  /** The {@code Retry-After} seconds of a 429, else -1. */
+  public long retryAfterSeconds() {
+    return retryAfterSeconds;
   }
 
   /** The {@code Proxy-Authenticate} value of a 407, else null. */

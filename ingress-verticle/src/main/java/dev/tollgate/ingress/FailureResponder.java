@@ -47,6 +47,9 @@ public final class FailureResponder {
         .setStatusCode(failure.status())
         .putHeader(REASON_HEADER, reason)
         .putHeader("content-type", "text/plain; charset=utf-8");
+    if (failure.retryAfterSeconds() > 0) {
+      response.putHeader("retry-after", Long.toString(failure.retryAfterSeconds()));
+    }
     if (failure.challenge() != null) {
       response.putHeader("proxy-authenticate", failure.challenge());
     }

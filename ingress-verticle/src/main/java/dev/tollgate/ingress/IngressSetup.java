@@ -1,6 +1,7 @@
 package dev.tollgate.ingress;
 
 import dev.tollgate.common.NodeConfig;
+import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.ingress.auth.ProxyAuthenticator;
 import dev.tollgate.tunnel.TunnelRegistry;
@@ -17,6 +18,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * @param tlsKeyPem its private key
  * @param policy the policy in force, swapped atomically when a new version is accepted
  * @param authenticator proxy authentication (bcrypt off the loop, cached)
+ * @param limiter per-user tunnel, request-rate and bandwidth limits
  */
 public record IngressSetup(
     NodeConfig config,
@@ -25,4 +27,5 @@ public record IngressSetup(
     Buffer tlsCertPem,
     Buffer tlsKeyPem,
     AtomicReference<Policy> policy,
-    ProxyAuthenticator authenticator) {}
+    ProxyAuthenticator authenticator,
+    UserLimiter limiter) {}

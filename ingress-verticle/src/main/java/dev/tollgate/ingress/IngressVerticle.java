@@ -45,8 +45,8 @@ public final class IngressVerticle extends VerticleBase {
             setup.registry());
     ProxyHandler handler =
         new ProxyHandler(
-            new ConnectHandler(dialer, setup.registry(), config.connectPorts()),
-            new ForwardHandler(dialer, forwarder, config.nodeName()),
+            new ConnectHandler(dialer, setup.registry(), config.connectPorts(), setup.limiter()),
+            new ForwardHandler(dialer, forwarder, config.nodeName(), setup.limiter()),
             setup.policy(),
             setup.authenticator());
     List<Future<HttpServer>> listening = new ArrayList<>();

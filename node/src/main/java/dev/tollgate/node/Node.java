@@ -3,6 +3,7 @@ package dev.tollgate.node;
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.IpLiterals;
 import dev.tollgate.common.NodeConfig;
+import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.control.ControlVerticle;
 import dev.tollgate.control.PolicyStore;
@@ -107,7 +108,7 @@ public final class Node {
       key = Buffer.buffer(pem.key());
     }
     return new IngressSetup(
-        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx));
+        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx), new UserLimiter());
   }
 
   private List<SelfAddresses.Bound> bound() {

@@ -128,6 +128,84 @@ class PolicyEnforcementTest {
     putPolicy(policy(false));
   }
 
+  private static JsonObject limitsPolicy() {
+    JsonObject users = new JsonObject().put("alice", hash).put("carol", hash).put("dave", hash);
+    return new JsonObject()
+        .put("auth", new JsonObject().put("required", true).put("users", users))
+        .put("network", new JsonObject().put("allowPrivate", new JsonArray().add("127.0.0.0/8")))
+        .put("limits", new JsonObject()
+            .put("users", new JsonObject()
+                .put("alice", new JsonObject().put("maxTunnels", 2))
+                .put("carol", new JsonObject().put("requestsPerSecond", 1).put("burst", 2))
+                .put("dave", new JsonObject().put("bytesPerSecond", 64 * 1024))));
+  }
+
+  @Test
+  void limitsAnswer429WithRetryAfter() throws Exception {
+    putPolicy(limitsPolicy());
+    String alice = "Proxy-Authorization: " + basic("alice:s3cret") + "\r\n";
+    String target = "127.0.0.1:" + origin.echoPort();
+    Raw first = new Raw(node.proxyPort());
+    Raw second = new Raw(node.proxyPort());
+    try {
+      assertEquals(200, Raw.status(first.send("CONNECT " + target + " HTTP/1.1\r\nHost: x\r\n" + alice + "\r\n").readHead()));
+      assertEquals(200, Raw.status(second.send("CONNECT " + target + " HTTP/1.1\r\nHost: x\r\n" + alice + "\r\n").readHead()));
+      try (Raw third = new Raw(node.proxyPort())) {
+        String head = third.send("CONNECT " + target + " HTTP/1.1\r\nHost: x\r\n" + alice + "\r\n").readHead();
+        assertEquals(429, Raw.status(head), head);
+        assertEquals("1", ForwardTest.header(head, "retry-after"));
+        assertTrue(ForwardTest.header(head, "x-tollgate-reason").contains("tunnel limit"), head);
+      }
+    } finally {
+      first.close();
+    }
+    // The closed tunnel gives its slot back (released once both sides are closed).
+    boolean reopened = false;
+    for (int i = 0; i < 100 && !reopened; i++) {
+      try (Raw again = new Raw(node.proxyPort())) {
+        reopened = Raw.status(again.send("CONNECT " + target + " HTTP/1.1\r\nHost: x\r\n" + alice + "\r\n").readHead()) == 200;
+      }
+      if (!reopened) {
+        Thread.sleep(50);
+      }
+    }
+    second.close();
+    assertTrue(reopened, "a slot comes back when a tunnel closes");
+
+    String carol = "Proxy-Authorization: " + basic("carol:s3cret") + "\r\n";
+    int[] statuses = new int[3];
+    for (int i = 0; i < 3; i++) {
+      statuses[i] = Raw.status(get(carol));
+    }
+    assertEquals(200, statuses[0]);
+    assertEquals(200, statuses[1], "the burst");
+    assertEquals(429, statuses[2], "then the rate");
+    String limited = get(carol);
+    assertTrue(Long.parseLong(ForwardTest.header(limited, "retry-after")) >= 1, limited);
+  }
+
+  @Test
+  void shapedTunnelsDeliverEverything() throws Exception {
+    putPolicy(limitsPolicy());
+    String dave = "Proxy-Authorization: " + basic("dave:s3cret") + "\r\n";
+    try (Raw raw = new Raw(node.proxyPort())) {
+      assertEquals(200, Raw.status(raw.send("CONNECT 127.0.0.1:" + origin.echoPort() + " HTTP/1.1\r\nHost: x\r\n" + dave + "\r\n").readHead()));
+      byte[] data = new byte[256 * 1024];
+      new java.util.Random(7).nextBytes(data);
+      Thread writer = new Thread(() -> {
+        try {
+          raw.send(data);
+        } catch (java.io.IOException ignored) {
+          // reported by the comparison below
+        }
+      });
+      writer.start();
+      byte[] back = raw.readN(data.length);
+      writer.join();
+      assertTrue(java.util.Arrays.equals(data, back), "shaping slows a tunnel down, it never drops bytes");
+    }
+  }
+
   private static String curl(int expectedExit, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10"));
     cmd.addAll(List.of(args));

@@ -17,6 +17,7 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BiPredicate;
+import java.util.function.Supplier;
 
 /**
  * Resolves upstream names off the event loop, refuses addresses that are not public unless a CIDR
@@ -26,21 +27,21 @@ public final class Dialer {
 
   private final Vertx vertx;
   private final NetClient client;
-  private final List<Cidr> allowPrivate;
+  private final Supplier<List<Cidr>> allowPrivate;
   private final BiPredicate<InetAddress, Integer> isSelf;
 
   /**
-   * @param allowPrivate networks exempt from the private-address refusal
+   * @param allowPrivate networks exempt from the private-address refusal (read per request: policy may change it)
    * @param connectTimeout upstream connect timeout (a {@link ProxyFailure.Kind#TIMEOUT} after it)
    * @param isSelf whether an address and port is one of this node's own listeners (a loop)
    */
   public Dialer(
       Vertx vertx,
-      List<Cidr> allowPrivate,
+      Supplier<List<Cidr>> allowPrivate,
       Duration connectTimeout,
       BiPredicate<InetAddress, Integer> isSelf) {
     this.vertx = vertx;
-    this.allowPrivate = List.copyOf(allowPrivate);
+    this.allowPrivate = allowPrivate;
     this.isSelf = isSelf;
     this.client =
         vertx.createNetClient(
@@ -68,8 +69,9 @@ public final class Dialer {
 
   private Future<Target> check(String host, int port, InetAddress[] candidates) {
     ProxyFailure refusal = null;
+    List<Cidr> allowed = allowPrivate.get();
     for (InetAddress a : candidates) {
-      if (!AddressClassifier.permitted(a, allowPrivate)) {
+      if (!AddressClassifier.permitted(a, allowed)) {
         refusal = ProxyFailure.denied(AddressClassifier.classify(a).reason());
         continue;
       }

@@ -149,7 +149,7 @@ public final class HttpForwarder {
                   .map(
                       clientSocket -> {
                         registry.open(
-                            io.vertx.core.Vertx.currentContext(), clientAddress, target, clientSocket, r.netSocket());
+                            io.vertx.core.Vertx.currentContext(), clientAddress, target, clientSocket, r.netSocket(), TunnelOwner.NONE);
                         return null;
                       });
             });

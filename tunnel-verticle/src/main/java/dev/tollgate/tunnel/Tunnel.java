@@ -40,7 +40,10 @@ public final class Tunnel {
   private Pump down;
   private long closeTimer = -1;
 
-  Tunnel(String id, String node, String clientAddress, Target target, Context context, NetSocket client, NetSocket upstream) {
+  private final TunnelOwner owner;
+
+  Tunnel(String id, String node, String clientAddress, Target target, Context context, NetSocket client, NetSocket upstream, TunnelOwner owner) {
+    this.owner = owner;
     this.id = id;
     this.node = node;
     this.clientAddress = clientAddress;
@@ -52,14 +55,14 @@ public final class Tunnel {
 
   /** Starts relaying; must run on the tunnel's context. */
   void start() {
-    up = new Pump(client, upstream, n -> {
+    up = new Pump(context.owner(), client, upstream, n -> {
       bytesUp += n;
       lastActivityNanos = System.nanoTime();
-    });
-    down = new Pump(upstream, client, n -> {
+    }, owner.bytes());
+    down = new Pump(context.owner(), upstream, client, n -> {
       bytesDown += n;
       lastActivityNanos = System.nanoTime();
-    });
+    }, owner.bytes());
     up.start();
     down.start();
     // A side's end comes after everything it sent was delivered to its pump, even when the pump
@@ -100,6 +103,8 @@ public final class Tunnel {
     if (closeTimer >= 0) {
       context.owner().cancelTimer(closeTimer);
     }
+    up.stop();
+    down.stop();
     LOG.debug("tunnel {} to {} ended: {}", id, target.authority(), reason);
     // Each side is closed once what was written to it has left for the kernel (which delivers it
     // before the FIN); a peer that never reads is cut after a grace period instead.
@@ -111,6 +116,7 @@ public final class Tunnel {
     Future<Void> u = upstream == ended ? upstream.close() : up.flushed().transform(ar -> closeAfterFlush(upstream));
     Future.join(c, u).onComplete(ar -> {
       context.owner().cancelTimer(grace);
+      owner.release().run();
       closed.tryComplete(reason);
     });
   }
@@ -151,7 +157,12 @@ public final class Tunnel {
     return lastActivityNanos;
   }
 
+  /** The authenticated user, or null. */
+  public String user() {
+    return owner.user();
+  }
+
   public TunnelInfo info() {
-    return new TunnelInfo(id, node, clientAddress, target.authority(), openedAt, bytesUp, bytesDown);
+    return new TunnelInfo(id, node, clientAddress, owner.user(), target.authority(), openedAt, bytesUp, bytesDown);
   }
 }

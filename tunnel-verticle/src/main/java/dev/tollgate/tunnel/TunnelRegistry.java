@@ -24,11 +24,12 @@ public final class TunnelRegistry {
 
   /**
    * Registers a tunnel between an established client and upstream and starts relaying. Call on
-   * the client's event loop; the tunnel leaves the registry when it ends.
+   * the client's event loop; the tunnel leaves the registry when it ends, and then calls the
+   * owner's release.
    */
-  public Tunnel open(Context context, String clientAddress, Target target, NetSocket client, NetSocket upstream) {
+  public Tunnel open(Context context, String clientAddress, Target target, NetSocket client, NetSocket upstream, TunnelOwner owner) {
     String id = node + "-" + Long.toString(sequence.incrementAndGet(), 36);
-    Tunnel tunnel = new Tunnel(id, node, clientAddress, target, context, client, upstream);
+    Tunnel tunnel = new Tunnel(id, node, clientAddress, target, context, client, upstream, owner);
     tunnels.put(id, tunnel);
     tunnel.closed().onComplete(ar -> tunnels.remove(id));
     tunnel.start();

@@ -2,7 +2,10 @@ package dev.tollgate.ingress.impl;
 
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.common.limits.UserLimiter;
+import dev.tollgate.common.policy.Limits;
 import dev.tollgate.common.policy.Policy;
+import dev.tollgate.tunnel.TunnelOwner;
 import dev.tollgate.ingress.FailureResponder;
 import dev.tollgate.ingress.RequestTargets;
 import dev.tollgate.tunnel.Dialer;
@@ -27,11 +30,13 @@ public final class ConnectHandler {
   private final Dialer dialer;
   private final TunnelRegistry registry;
   private final Set<Integer> connectPorts;
+  private final UserLimiter limiter;
 
-  public ConnectHandler(Dialer dialer, TunnelRegistry registry, Set<Integer> connectPorts) {
+  public ConnectHandler(Dialer dialer, TunnelRegistry registry, Set<Integer> connectPorts, UserLimiter limiter) {
     this.dialer = dialer;
     this.registry = registry;
     this.connectPorts = connectPorts;
+    this.limiter = limiter;
   }
 
   /**
@@ -46,16 +51,25 @@ public final class ConnectHandler {
     }
     // intercept is not built yet: such tunnels are relayed blind, which never weakens anything.
     Decisions.require(policy, "CONNECT", hp.host(), hp.port(), user);
+    Limits limits = Decisions.rate(limiter, policy, user);
+    long now = System.nanoTime();
+    if (!limiter.acquireTunnel(user, limits, now)) {
+      throw ProxyFailure.limited("tunnel limit reached: " + limits.maxTunnels() + " open", 1);
+    }
+    TunnelOwner owner = new TunnelOwner(user, limiter.bytes(user, limits, now), () -> limiter.releaseTunnel(user));
     dialer
         .resolve(hp.host(), hp.port())
-        .compose(target -> dialer.connect(target).compose(upstream -> establish(request, client, target, upstream)))
-        .onFailure(e -> FailureResponder.respond(request, e));
+        .compose(target -> dialer.connect(target).compose(upstream -> establish(request, client, target, upstream, owner)))
+        .onFailure(e -> {
+          owner.release().run(); // the tunnel never opened: give its slot back
+          FailureResponder.respond(request, e);
+        });
   }
 
-  private Future<Void> establish(HttpServerRequest request, String client, Target target, NetSocket upstream) {
+  private Future<Void> establish(HttpServerRequest request, String client, Target target, NetSocket upstream, TunnelOwner owner) {
     if (request.response().closed()) {
       upstream.close();
-      return Future.succeededFuture();
+      return Future.failedFuture("the client left before the tunnel opened");
     }
     return request
         .toNetSocket()
@@ -66,7 +80,7 @@ public final class ConnectHandler {
               if (early != null) {
                 upstream.write(early);
               }
-              registry.open(Vertx.currentContext(), client, target, clientSocket, upstream);
+              registry.open(Vertx.currentContext(), client, target, clientSocket, upstream, owner);
               return null;
             });
   }

@@ -1,14 +1,30 @@
 package dev.tollgate.ingress.impl;
 
 import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Decision;
+import dev.tollgate.common.policy.Limits;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.PolicyEngine;
 import dev.tollgate.common.policy.PolicyRequest;
 
-/** Applies the policy decision to a request: a denial or a missing login becomes its failure. */
+/**
+ * Applies the policy to a request: a denial or a missing login becomes its failure, and a user
+ * over their request rate gets 429.
+ */
 final class Decisions {
   private Decisions() {}
+
+  /** Spends one request token of {@code user}; throws 429 with {@code Retry-After} when there is none. */
+  static Limits rate(UserLimiter limiter, Policy policy, String user) {
+    Limits limits = policy.limitsFor(user);
+    long waitNanos = limiter.request(user, limits, System.nanoTime());
+    if (waitNanos > 0) {
+      throw ProxyFailure.limited(
+          "request rate limit: " + limits.requestsPerSecond() + "/s", (waitNanos + 999_999_999L) / 1_000_000_000L);
+    }
+    return limits;
+  }
 
   /** Decides; throws the 403/407 failure unless the request may go on. */
   static Decision require(Policy policy, String method, String host, int port, String user) {

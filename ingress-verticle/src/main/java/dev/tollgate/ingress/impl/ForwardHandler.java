@@ -2,6 +2,7 @@ package dev.tollgate.ingress.impl;
 
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.ingress.FailureResponder;
 import dev.tollgate.ingress.RequestTargets;
@@ -16,8 +17,10 @@ public final class ForwardHandler {
   private final Dialer dialer;
   private final HttpForwarder forwarder;
   private final String viaToken;
+  private final UserLimiter limiter;
 
-  public ForwardHandler(Dialer dialer, HttpForwarder forwarder, String nodeName) {
+  public ForwardHandler(Dialer dialer, HttpForwarder forwarder, String nodeName, UserLimiter limiter) {
+    this.limiter = limiter;
     this.dialer = dialer;
     this.forwarder = forwarder;
     this.viaToken = nodeName + " (tollgate)";
@@ -57,6 +60,7 @@ public final class ForwardHandler {
       }
     }
     Decisions.require(policy, request.method().name(), host, port, user);
+    Decisions.rate(limiter, policy, user);
     dialer
         .resolve(host, port)
         .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp, client))
