@@ -4,6 +4,7 @@ import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.tunnel.impl.HopByHop;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
@@ -127,7 +128,43 @@ public final class HttpForwarder {
     if (request.method() == HttpMethod.HEAD || upstream.statusCode() == 204 || upstream.statusCode() == 304) {
       return upstream.end().compose(v -> response.end());
     }
-    return response.send(upstream);
+    return relayBody(upstream, response);
+  }
+
+  /**
+   * Streams the upstream body into the client's response with backpressure. Unlike a plain pipe
+   * it stops cleanly when the client leaves mid-response: chunks Vert.x already queued are
+   * dropped instead of written into a closed response, and the upstream request is reset.
+   */
+  private static Future<Void> relayBody(HttpClientResponse upstream, HttpServerResponse response) {
+    Promise<Void> done = Promise.promise();
+    if (!response.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+      response.setChunked(true);
+    }
+    response.closeHandler(v -> {
+      upstream.request().reset();
+      done.tryFail("the client left mid-response");
+    });
+    response.drainHandler(v -> upstream.resume());
+    upstream.handler(chunk -> {
+      if (response.closed() || response.ended()) {
+        return;
+      }
+      response.write(chunk);
+      if (response.writeQueueFull()) {
+        upstream.pause();
+      }
+    });
+    upstream.exceptionHandler(done::tryFail);
+    upstream.endHandler(v -> {
+      if (!response.closed() && !response.ended()) {
+        response.end().onComplete(done);
+      } else {
+        done.tryFail("the client left mid-response");
+      }
+    });
+    upstream.resume();
+    return done.future();
   }
 
   private Future<Void> switchProtocols(
