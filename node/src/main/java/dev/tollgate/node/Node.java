@@ -73,7 +73,7 @@ public final class Node {
         .compose(setup -> {
           control = new ControlVerticle(config.controlListen(), token.value(), ready, policyStore, policy);
           return vertx
-              .deployVerticle(new TunnelVerticle(config.nodeName(), registry, config.timeouts().idle(), config.timeouts().maxLifetime()))
+              .deployVerticle(new TunnelVerticle(config.nodeName(), registry, config.timeouts().idle(), config.timeouts().maxLifetime(), policy))
               .compose(id -> vertx.deployVerticle(control))
               .compose(id -> vertx.deployVerticle(() -> {
                     IngressVerticle v = new IngressVerticle(setup);

@@ -206,6 +206,23 @@ class PolicyEnforcementTest {
     }
   }
 
+  @Test
+  void aNewPolicyClosesTheOpenTunnelsItDeniesWhenAsked() throws Exception {
+    putPolicy(policy(false));
+    String target = "127.0.0.1:" + origin.echoPort();
+    try (Raw raw = new Raw(node.proxyPort())) {
+      assertEquals(200, Raw.status(raw.send("CONNECT " + target + " HTTP/1.1\r\nHost: x\r\n\r\n").readHead()));
+      JsonObject deny = policy(false);
+      deny.getJsonArray("rules").add(0, new JsonObject().put("id", "no-echo").put("action", "deny").put("ports", new JsonArray().add(origin.echoPort())));
+      putPolicy(deny); // without enforceOnOpenTunnels: the tunnel keeps running
+      raw.send("still here");
+      assertEquals("still here", new String(raw.readN(10), StandardCharsets.US_ASCII));
+      putPolicy(deny.put("enforceOnOpenTunnels", true));
+      assertTrue(raw.closedByPeer(), "now the denied tunnel is closed");
+    }
+    putPolicy(policy(false));
+  }
+
   private static String curl(int expectedExit, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10"));
     cmd.addAll(List.of(args));

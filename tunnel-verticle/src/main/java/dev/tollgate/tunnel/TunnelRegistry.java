@@ -1,5 +1,9 @@
 package dev.tollgate.tunnel;
 
+import dev.tollgate.common.policy.Decision;
+import dev.tollgate.common.policy.Policy;
+import dev.tollgate.common.policy.PolicyEngine;
+import dev.tollgate.common.policy.PolicyRequest;
 import io.vertx.core.Context;
 import io.vertx.core.net.NetSocket;
 import java.time.Duration;
@@ -61,6 +65,19 @@ public final class TunnelRegistry {
   /** Closes every tunnel (node shutdown). */
   public void closeAll(String reason) {
     tunnels.values().forEach(t -> t.close(reason));
+  }
+
+  /** Closes the tunnels {@code policy} would now deny (decided as their CONNECT); returns how many. */
+  public int enforce(Policy policy) {
+    int closed = 0;
+    for (Tunnel t : tunnels.values()) {
+      Decision d = PolicyEngine.decide(new PolicyRequest("CONNECT", t.target().host(), t.target().port(), t.user()), policy);
+      if (!d.allowed()) {
+        t.close("denied by policy v" + policy.version() + ": " + d.reason());
+        closed++;
+      }
+    }
+    return closed;
   }
 
   /**

@@ -1,28 +1,36 @@
 package dev.tollgate.tunnel;
 
+import dev.tollgate.common.Addresses;
+import dev.tollgate.common.policy.Policy;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Owns the node's tunnel registry on the control plane: sweeps it for idle and lifetime timeouts
- * and answers {@value #LIST} and {@value #KILL} on the event bus. Bytes never pass through here.
+ * and answers {@value #LIST} and {@value #KILL} on the event bus; applies a new policy to open
+ * tunnels when it asks for that. Bytes never pass through here.
  */
 public final class TunnelVerticle extends VerticleBase {
-  /** Replies with {@code {"node":…, "tunnels":[…]}}. */
-  public static final String LIST = "tollgate.tunnels.list";
-  /** Takes {@code {"id":…}}; replies {@code {"killed":true|false}}. */
-  public static final String KILL = "tollgate.tunnels.kill";
+  private static final Logger LOG = LoggerFactory.getLogger(TunnelVerticle.class);
+  public static final String LIST = Addresses.TUNNELS_LIST;
+  public static final String KILL = Addresses.TUNNELS_KILL;
 
   private final TunnelRegistry registry;
   private final Duration idle;
   private final Duration lifetime;
   private final String node;
+  private final AtomicReference<Policy> policy;
 
-  public TunnelVerticle(String node, TunnelRegistry registry, Duration idle, Duration lifetime) {
+  /** @param policy the policy in force; with {@code enforceOnOpenTunnels} a new one closes the tunnels it denies */
+  public TunnelVerticle(String node, TunnelRegistry registry, Duration idle, Duration lifetime, AtomicReference<Policy> policy) {
     this.node = node;
+    this.policy = policy;
     this.registry = registry;
     this.idle = idle;
     this.lifetime = lifetime;
@@ -45,7 +53,19 @@ public final class TunnelVerticle extends VerticleBase {
         vertx.eventBus()
             .<JsonObject>consumer(KILL)
             .handler(m -> m.reply(new JsonObject().put("killed", registry.kill(m.body().getString("id", ""), "killed by operator"))));
-    return Future.all(list.completion(), kill.completion());
+    var changed =
+        vertx.eventBus()
+            .<JsonObject>consumer(Addresses.POLICY_CHANGED)
+            .handler(m -> {
+              Policy p = policy.get();
+              if (p.enforceOnOpenTunnels()) {
+                int closed = registry.enforce(p);
+                if (closed > 0) {
+                  LOG.info("policy v{} closed {} open tunnel(s) it now denies", p.version(), closed);
+                }
+              }
+            });
+    return Future.all(list.completion(), kill.completion(), changed.completion());
   }
 
   @Override

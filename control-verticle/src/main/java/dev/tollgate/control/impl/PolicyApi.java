@@ -1,5 +1,6 @@
 package dev.tollgate.control.impl;
 
+import dev.tollgate.common.Addresses;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.PolicyException;
 import dev.tollgate.control.PolicyStore;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class PolicyApi {
   /** Published with {@code {"version": N}} after a new policy is in force. */
-  public static final String CHANGED = "tollgate.policy.changed";
+  public static final String CHANGED = Addresses.POLICY_CHANGED;
   static final long MAX_BODY = 1024 * 1024;
   private static final Logger LOG = LoggerFactory.getLogger(PolicyApi.class);
 
