@@ -15,7 +15,8 @@ final class ConfigReader {
 
   private static final Map<String, Set<String>> KNOWN =
       Map.of(
-          "", Set.of("proxy", "control", "node", "network", "timeouts", "policy"),
+          "", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog"),
+          "accessLog", Set.of("file", "format"),
           "proxy", Set.of("listen", "tls", "xForwardedFor", "maxHeaderSize", "maxUriLength"),
           "proxy.tls", Set.of("listen", "cert", "key"),
           "control", Set.of("listen", "token"),
@@ -37,6 +38,11 @@ final class ConfigReader {
     JsonObject node = section(root, "node");
     JsonObject network = section(root, "network");
     JsonObject timeouts = section(root, "timeouts");
+    JsonObject accessLog = section(root, "accessLog");
+    String format = string(accessLog, "format", "accessLog.format", "json");
+    if (!format.equals("json") && !format.equals("squid")) {
+      throw new ConfigException("accessLog.format", "json or squid, got '" + format + "'");
+    }
 
     HostPort tlsListen = tls.containsKey("listen") ? hostPort(tls, "listen", "proxy.tls.listen", null) : null;
     Path cert = path(tls, "cert", "proxy.tls.cert");
@@ -66,7 +72,9 @@ final class ConfigReader {
             duration(timeouts, "idle", NodeConfig.Timeouts.DEFAULT_IDLE),
             duration(timeouts, "maxLifetime", NodeConfig.Timeouts.DEFAULT_MAX_LIFETIME),
             duration(timeouts, "header", NodeConfig.Timeouts.DEFAULT_HEADER)),
-        path(root, "policy", "policy"));
+        path(root, "policy", "policy"),
+        path(accessLog, "file", "accessLog.file"),
+        format);
   }
 
   private static void checkKeys(String path, JsonObject o) {

@@ -27,6 +27,8 @@ import java.util.Set;
  * @param connectPorts ports a CONNECT may reach
  * @param timeouts connect, idle, lifetime and header-read timeouts
  * @param policySeed a policy JSON file that seeds the policy store when it is empty, or null
+ * @param accessLogFile where access-log lines go, or null for standard output
+ * @param accessLogFormat {@code json} or {@code squid}
  */
 public record NodeConfig(
     HostPort proxyListen,
@@ -43,7 +45,9 @@ public record NodeConfig(
     List<Cidr> allowPrivate,
     Set<Integer> connectPorts,
     Timeouts timeouts,
-    Path policySeed) {
+    Path policySeed,
+    Path accessLogFile,
+    String accessLogFormat) {
 
   public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
   public static final String DEFAULT_CONTROL_LISTEN = "127.0.0.1:9090";
@@ -110,6 +114,11 @@ public record NodeConfig(
     if (policySeed != null) {
       root.put("policy", policySeed.toString());
     }
+    JsonObject accessLog = new JsonObject().put("format", accessLogFormat);
+    if (accessLogFile != null) {
+      accessLog.put("file", accessLogFile.toString());
+    }
+    root.put("accessLog", accessLog);
     JsonObject proxy =
         new JsonObject()
             .put("listen", proxyListen.toString())

@@ -84,6 +84,8 @@ class NodeConfigTest {
         "{\"timeouts\": {\"connect\": \"0s\"}}|timeouts.connect",
         "{\"timeouts\": {\"keepAlive\": \"1s\"}}|timeouts.keepAlive",
         "{\"control\": {\"token\": \"short\"}}|control.token",
+        "{\"accessLog\": {\"format\": \"apache\"}}|accessLog.format",
+        "{\"accessLog\": {\"fiel\": \"x\"}}|accessLog.fiel",
         "{\"control\": {\"token\": \"has a space in it, sadly\"}}|control.token",
       })
   void rejectsNamingTheKey(String json, String key) {

@@ -4,6 +4,7 @@ import dev.tollgate.common.NodeConfig;
 import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.ingress.auth.ProxyAuthenticator;
+import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.tunnel.TunnelRegistry;
 import io.vertx.core.buffer.Buffer;
 import java.util.concurrent.atomic.AtomicReference;
@@ -19,6 +20,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * @param policy the policy in force, swapped atomically when a new version is accepted
  * @param authenticator proxy authentication (bcrypt off the loop, cached)
  * @param limiter per-user tunnel, request-rate and bandwidth limits
+ * @param accessLog one line per forwarded request and per tunnel
  */
 public record IngressSetup(
     NodeConfig config,
@@ -28,4 +30,5 @@ public record IngressSetup(
     Buffer tlsKeyPem,
     AtomicReference<Policy> policy,
     ProxyAuthenticator authenticator,
-    UserLimiter limiter) {}
+    UserLimiter limiter,
+    AccessLog accessLog) {}

@@ -45,10 +45,11 @@ public final class IngressVerticle extends VerticleBase {
             setup.registry());
     ProxyHandler handler =
         new ProxyHandler(
-            new ConnectHandler(dialer, setup.registry(), config.connectPorts(), setup.limiter()),
-            new ForwardHandler(dialer, forwarder, config.nodeName(), setup.limiter()),
+            new ConnectHandler(dialer, setup.registry(), config.connectPorts(), setup.limiter(), setup.accessLog()),
+            new ForwardHandler(dialer, forwarder, config.nodeName(), setup.limiter(), setup.accessLog()),
             setup.policy(),
-            setup.authenticator());
+            setup.authenticator(),
+            setup.accessLog());
     List<Future<HttpServer>> listening = new ArrayList<>();
     listening.add(listen(baseOptions(config, config.proxyListen()), handler));
     if (config.hasTlsListener()) {

@@ -8,6 +8,7 @@ import dev.tollgate.common.policy.Policy;
 import dev.tollgate.control.ControlVerticle;
 import dev.tollgate.control.PolicyStore;
 import dev.tollgate.ingress.auth.ProxyAuthenticator;
+import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.ingress.IngressSetup;
 import dev.tollgate.ingress.IngressVerticle;
 import dev.tollgate.ingress.SelfAddresses;
@@ -45,6 +46,7 @@ public final class Node {
   private ControlVerticle control;
   private ControlToken token;
   private PolicyStore policyStore;
+  private AccessLog accessLog;
   private final AtomicReference<Policy> policy = new AtomicReference<>(Policy.empty());
   private int proxyPort;
   private int proxyTlsPort = -1;
@@ -100,6 +102,7 @@ public final class Node {
     token = ControlToken.resolve(config);
     policyStore = PolicyStore.open(config.dataDir().resolve("policy"), config.policySeed());
     policy.set(policyStore.current().policy());
+    accessLog = new AccessLog(config.nodeName(), AccessLog.Format.valueOf(config.accessLogFormat().toUpperCase(java.util.Locale.ROOT)), config.accessLogFile());
     Buffer cert = null;
     Buffer key = null;
     if (config.hasTlsListener()) {
@@ -108,7 +111,7 @@ public final class Node {
       key = Buffer.buffer(pem.key());
     }
     return new IngressSetup(
-        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx), new UserLimiter());
+        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx), new UserLimiter(), accessLog);
   }
 
   private List<SelfAddresses.Bound> bound() {
@@ -157,7 +160,15 @@ public final class Node {
   /** Stops accepting, closes tunnels (the tunnel verticle's stop) and listeners, and closes Vert.x. */
   public Future<Void> stop() {
     ready.set(false);
-    return vertx.close();
+    return vertx.close().andThen(ar -> {
+      try {
+        if (accessLog != null) {
+          accessLog.close();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
   }
 
   public Vertx vertx() {

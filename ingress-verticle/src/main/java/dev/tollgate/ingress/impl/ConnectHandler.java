@@ -5,8 +5,11 @@ import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Limits;
 import dev.tollgate.common.policy.Policy;
+import dev.tollgate.tunnel.Tunnel;
 import dev.tollgate.tunnel.TunnelOwner;
-import dev.tollgate.ingress.FailureResponder;
+import dev.tollgate.ingress.log.AccessLog;
+import dev.tollgate.ingress.log.AccessRecord;
+import dev.tollgate.ingress.log.Exchanges;
 import dev.tollgate.ingress.RequestTargets;
 import dev.tollgate.tunnel.Dialer;
 import dev.tollgate.tunnel.Target;
@@ -31,8 +34,10 @@ public final class ConnectHandler {
   private final TunnelRegistry registry;
   private final Set<Integer> connectPorts;
   private final UserLimiter limiter;
+  private final AccessLog accessLog;
 
-  public ConnectHandler(Dialer dialer, TunnelRegistry registry, Set<Integer> connectPorts, UserLimiter limiter) {
+  public ConnectHandler(Dialer dialer, TunnelRegistry registry, Set<Integer> connectPorts, UserLimiter limiter, AccessLog accessLog) {
+    this.accessLog = accessLog;
     this.dialer = dialer;
     this.registry = registry;
     this.connectPorts = connectPorts;
@@ -44,13 +49,14 @@ public final class ConnectHandler {
    * @param policy the policy snapshot to decide on
    * @param user the authenticated user, or null
    */
-  public void handle(HttpServerRequest request, String client, Policy policy, String user) {
+  public void handle(HttpServerRequest request, AccessRecord record, String client, Policy policy, String user) {
+    record.target(targetText(request));
     HostPort hp = RequestTargets.authority(targetText(request));
     if (!connectPorts.contains(hp.port())) {
       throw ProxyFailure.denied("CONNECT to port " + hp.port() + " is not allowed");
     }
     // intercept is not built yet: such tunnels are relayed blind, which never weakens anything.
-    Decisions.require(policy, "CONNECT", hp.host(), hp.port(), user);
+    Decisions.require(policy, "CONNECT", hp.host(), hp.port(), user, record);
     Limits limits = Decisions.rate(limiter, policy, user);
     long now = System.nanoTime();
     if (!limiter.acquireTunnel(user, limits, now)) {
@@ -60,13 +66,17 @@ public final class ConnectHandler {
     dialer
         .resolve(hp.host(), hp.port())
         .compose(target -> dialer.connect(target).compose(upstream -> establish(request, client, target, upstream, owner)))
+        .onSuccess(tunnel -> tunnel.closed().onComplete(ar -> {
+          var info = tunnel.info();
+          accessLog.log(record, 200, info.bytesUp(), info.bytesDown());
+        }))
         .onFailure(e -> {
           owner.release().run(); // the tunnel never opened: give its slot back
-          FailureResponder.respond(request, e);
+          Exchanges.fail(request, record, accessLog, e);
         });
   }
 
-  private Future<Void> establish(HttpServerRequest request, String client, Target target, NetSocket upstream, TunnelOwner owner) {
+  private Future<Tunnel> establish(HttpServerRequest request, String client, Target target, NetSocket upstream, TunnelOwner owner) {
     if (request.response().closed()) {
       upstream.close();
       return Future.failedFuture("the client left before the tunnel opened");
@@ -80,8 +90,7 @@ public final class ConnectHandler {
               if (early != null) {
                 upstream.write(early);
               }
-              registry.open(Vertx.currentContext(), client, target, clientSocket, upstream, owner);
-              return null;
+              return registry.open(Vertx.currentContext(), client, target, clientSocket, upstream, owner);
             });
   }
 

@@ -2,6 +2,7 @@ package dev.tollgate.ingress.impl;
 
 import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.UserLimiter;
+import dev.tollgate.ingress.log.AccessRecord;
 import dev.tollgate.common.policy.Decision;
 import dev.tollgate.common.policy.Limits;
 import dev.tollgate.common.policy.Policy;
@@ -27,8 +28,9 @@ final class Decisions {
   }
 
   /** Decides; throws the 403/407 failure unless the request may go on. */
-  static Decision require(Policy policy, String method, String host, int port, String user) {
+  static Decision require(Policy policy, String method, String host, int port, String user, AccessRecord record) {
     Decision d = PolicyEngine.decide(new PolicyRequest(method, host, port, user), policy);
+    record.decision(d);
     switch (d.action()) {
       case AUTH_REQUIRED -> throw ProxyFailure.authRequired(policy.auth().realm());
       case DENY -> throw ProxyFailure.denied(d.reason());

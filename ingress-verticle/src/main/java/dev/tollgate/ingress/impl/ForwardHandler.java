@@ -3,8 +3,10 @@ package dev.tollgate.ingress.impl;
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.UserLimiter;
+import dev.tollgate.ingress.log.AccessLog;
+import dev.tollgate.ingress.log.AccessRecord;
+import dev.tollgate.ingress.log.Exchanges;
 import dev.tollgate.common.policy.Policy;
-import dev.tollgate.ingress.FailureResponder;
 import dev.tollgate.ingress.RequestTargets;
 import dev.tollgate.tunnel.Dialer;
 import dev.tollgate.tunnel.HttpForwarder;
@@ -18,8 +20,10 @@ public final class ForwardHandler {
   private final HttpForwarder forwarder;
   private final String viaToken;
   private final UserLimiter limiter;
+  private final AccessLog accessLog;
 
-  public ForwardHandler(Dialer dialer, HttpForwarder forwarder, String nodeName, UserLimiter limiter) {
+  public ForwardHandler(Dialer dialer, HttpForwarder forwarder, String nodeName, UserLimiter limiter, AccessLog accessLog) {
+    this.accessLog = accessLog;
     this.limiter = limiter;
     this.dialer = dialer;
     this.forwarder = forwarder;
@@ -32,7 +36,8 @@ public final class ForwardHandler {
    * @param policy the policy snapshot to decide on
    * @param user the authenticated user, or null
    */
-  public void handle(HttpServerRequest request, String clientIp, String client, Policy policy, String user) {
+  public void handle(HttpServerRequest request, AccessRecord record, String clientIp, String client, Policy policy, String user) {
+    record.target(request.version() == HttpVersion.HTTP_2 ? request.scheme() + "://" + request.authority() + request.uri() : request.uri());
     String host;
     int port;
     String pathAndQuery;
@@ -59,12 +64,13 @@ public final class ForwardHandler {
         throw ProxyFailure.denied("forwarding loop: the request already passed this proxy");
       }
     }
-    Decisions.require(policy, request.method().name(), host, port, user);
+    Decisions.require(policy, request.method().name(), host, port, user, record);
     Decisions.rate(limiter, policy, user);
     dialer
         .resolve(host, port)
         .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp, client))
-        .onFailure(e -> FailureResponder.respond(request, e));
+        .onSuccess(v -> accessLog.log(record, request.response().getStatusCode(), request.bytesRead(), request.response().bytesWritten()))
+        .onFailure(e -> Exchanges.fail(request, record, accessLog, e));
   }
 
   private static String authorityText(HostAndPort authority) {

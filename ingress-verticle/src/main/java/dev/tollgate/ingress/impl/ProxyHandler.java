@@ -3,8 +3,10 @@ package dev.tollgate.ingress.impl;
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.ingress.auth.ProxyAuthenticator;
+import dev.tollgate.ingress.log.AccessLog;
+import dev.tollgate.ingress.log.AccessRecord;
+import dev.tollgate.ingress.log.Exchanges;
 import java.util.concurrent.atomic.AtomicReference;
-import dev.tollgate.ingress.FailureResponder;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -18,8 +20,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final ForwardHandler forward;
   private final AtomicReference<Policy> policy;
   private final ProxyAuthenticator authenticator;
+  private final AccessLog accessLog;
 
-  public ProxyHandler(ConnectHandler connect, ForwardHandler forward, AtomicReference<Policy> policy, ProxyAuthenticator authenticator) {
+  public ProxyHandler(
+      ConnectHandler connect, ForwardHandler forward, AtomicReference<Policy> policy, ProxyAuthenticator authenticator, AccessLog accessLog) {
+    this.accessLog = accessLog;
     this.connect = connect;
     this.forward = forward;
     this.policy = policy;
@@ -32,26 +37,28 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     var remote = request.remoteAddress();
     String clientIp = remote == null ? "-" : remote.hostAddress();
     String client = remote == null ? "-" : new HostPort(clientIp, remote.port()).toString();
+    AccessRecord record = new AccessRecord(client, request.method().name());
     Policy inForce = policy.get(); // one snapshot for the whole decision
     String credentials = request.getHeader("proxy-authorization");
     if (!inForce.auth().required() && credentials == null) {
-      dispatch(request, inForce, null, clientIp, client);
+      dispatch(request, record, inForce, null, clientIp, client);
       return;
     }
     authenticator
         .authenticate(credentials, inForce.auth().users(), clientIp)
-        .onComplete(ar -> dispatch(request, inForce, ar.succeeded() ? ar.result() : null, clientIp, client));
+        .onComplete(ar -> dispatch(request, record, inForce, ar.succeeded() ? ar.result() : null, clientIp, client));
   }
 
-  private void dispatch(HttpServerRequest request, Policy inForce, String user, String clientIp, String client) {
+  private void dispatch(HttpServerRequest request, AccessRecord record, Policy inForce, String user, String clientIp, String client) {
+    record.user(user);
     try {
       if (request.method() == HttpMethod.CONNECT) {
-        connect.handle(request, client, inForce, user);
+        connect.handle(request, record, client, inForce, user);
       } else {
-        forward.handle(request, clientIp, client, inForce, user);
+        forward.handle(request, record, clientIp, client, inForce, user);
       }
     } catch (RuntimeException e) {
-      FailureResponder.respond(request, e);
+      Exchanges.fail(request, record, accessLog, e);
     }
   }
 }
