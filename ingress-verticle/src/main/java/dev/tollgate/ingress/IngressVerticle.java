@@ -2,6 +2,7 @@ package dev.tollgate.ingress;
 
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.NodeConfig;
+import dev.tollgate.common.policy.TimeoutsInForce;
 import dev.tollgate.ingress.impl.AllowedPrivate;
 import dev.tollgate.ingress.impl.ConnectHandler;
 import dev.tollgate.ingress.impl.ForwardHandler;
@@ -36,12 +37,13 @@ public final class IngressVerticle extends VerticleBase {
   public Future<?> start() {
     NodeConfig config = setup.config();
     NodeConfig.Timeouts timeouts = config.timeouts();
-    Dialer dialer = new Dialer(vertx, new AllowedPrivate(config.allowPrivate(), setup.policy()), timeouts.connect(), setup.self());
+    TimeoutsInForce inForce = new TimeoutsInForce(timeouts, setup.policy());
+    Dialer dialer = new Dialer(vertx, new AllowedPrivate(config.allowPrivate(), setup.policy()), () -> inForce.get().connect(), setup.self());
     HttpForwarder forwarder =
         new HttpForwarder(
             vertx,
             new ForwardOptions(
-                config.nodeName(), config.xForwardedFor(), timeouts.connect(), timeouts.idle(), Duration.ofSeconds(60), 256),
+                config.nodeName(), config.xForwardedFor(), inForce, Duration.ofSeconds(60), 256),
             setup.registry());
     ProxyHandler handler =
         new ProxyHandler(
@@ -51,7 +53,7 @@ public final class IngressVerticle extends VerticleBase {
             setup.authenticator(),
             setup.accessLog());
     List<Future<HttpServer>> listening = new ArrayList<>();
-    listening.add(listen(baseOptions(config, config.proxyListen()), handler));
+    listening.add(listen(baseOptions(config, config.proxyListen()), handler, inForce));
     if (config.hasTlsListener()) {
       HttpServerOptions tls =
           baseOptions(config, config.proxyTlsListen())
@@ -60,18 +62,17 @@ public final class IngressVerticle extends VerticleBase {
               .setSslHandshakeTimeout(timeouts.header().toMillis())
               .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
               .setKeyCertOptions(new PemKeyCertOptions().setCertValue(setup.tlsCertPem()).setKeyValue(setup.tlsKeyPem()));
-      listening.add(listen(tls, handler));
+      listening.add(listen(tls, handler, inForce));
     }
     return Future.all(listening);
   }
 
-  private Future<HttpServer> listen(HttpServerOptions options, ProxyHandler handler) {
-    long headerTimeout = setup.config().timeouts().header().toMillis();
+  private Future<HttpServer> listen(HttpServerOptions options, ProxyHandler handler, TimeoutsInForce timeouts) {
     // On the plain listener h2c prior knowledge is detected by our own decoder (see H2cHandoff).
     boolean detectH2c = !options.isSsl();
     HttpServer server =
         vertx.createHttpServer(options)
-            .connectionHandler(c -> Http1Guard.install(c, options, headerTimeout, detectH2c))
+            .connectionHandler(c -> Http1Guard.install(c, options, timeouts.get().header().toMillis(), detectH2c))
             .requestHandler(handler);
     servers.add(server);
     return server.listen();

@@ -5,6 +5,7 @@ import dev.tollgate.common.IpLiterals;
 import dev.tollgate.common.NodeConfig;
 import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Policy;
+import dev.tollgate.common.policy.TimeoutsInForce;
 import dev.tollgate.control.ControlVerticle;
 import dev.tollgate.control.PolicyStore;
 import dev.tollgate.ingress.auth.ProxyAuthenticator;
@@ -75,7 +76,7 @@ public final class Node {
         .compose(setup -> {
           control = new ControlVerticle(config.controlListen(), token.value(), ready, policyStore, policy);
           return vertx
-              .deployVerticle(new TunnelVerticle(config.nodeName(), registry, config.timeouts().idle(), config.timeouts().maxLifetime(), policy))
+              .deployVerticle(new TunnelVerticle(config.nodeName(), registry, new TimeoutsInForce(config.timeouts(), policy), policy))
               .compose(id -> vertx.deployVerticle(control))
               .compose(id -> vertx.deployVerticle(() -> {
                     IngressVerticle v = new IngressVerticle(setup);

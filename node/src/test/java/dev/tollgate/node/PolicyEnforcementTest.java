@@ -223,6 +223,17 @@ class PolicyEnforcementTest {
     putPolicy(policy(false));
   }
 
+  @Test
+  void policyTimeoutsApplyToNewAndOpenTunnels() throws Exception {
+    putPolicy(policy(false).put("timeouts", new JsonObject().put("idle", "1s")));
+    try (Raw raw = new Raw(node.proxyPort())) {
+      assertEquals(200, Raw.status(raw.send("CONNECT 127.0.0.1:" + origin.echoPort() + " HTTP/1.1\r\nHost: x\r\n\r\n").readHead()));
+      assertTrue(raw.closedByPeer(), "the policy's idle timeout (1s, the node's is 5m) closes an idle tunnel");
+    } finally {
+      putPolicy(policy(false));
+    }
+  }
+
   private static String curl(int expectedExit, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10"));
     cmd.addAll(List.of(args));

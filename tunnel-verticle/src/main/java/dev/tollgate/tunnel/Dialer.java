@@ -7,6 +7,7 @@ import dev.tollgate.common.ProxyFailure;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.ConnectOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetSocket;
@@ -29,25 +30,24 @@ public final class Dialer {
   private final NetClient client;
   private final Supplier<List<Cidr>> allowPrivate;
   private final BiPredicate<InetAddress, Integer> isSelf;
+  private final Supplier<Duration> connectTimeout;
 
   /**
    * @param allowPrivate networks exempt from the private-address refusal (read per request: policy may change it)
-   * @param connectTimeout upstream connect timeout (a {@link ProxyFailure.Kind#TIMEOUT} after it)
+   * @param connectTimeout upstream connect timeout, read per connect (a {@link ProxyFailure.Kind#TIMEOUT} after it)
    * @param isSelf whether an address and port is one of this node's own listeners (a loop)
    */
   public Dialer(
       Vertx vertx,
       Supplier<List<Cidr>> allowPrivate,
-      Duration connectTimeout,
+      Supplier<Duration> connectTimeout,
       BiPredicate<InetAddress, Integer> isSelf) {
+    this.connectTimeout = connectTimeout;
     this.vertx = vertx;
     this.allowPrivate = allowPrivate;
     this.isSelf = isSelf;
     this.client =
-        vertx.createNetClient(
-            new NetClientOptions()
-                .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
-                .setTcpNoDelay(true));
+        vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true));
   }
 
   /** Resolves and checks {@code host:port}; fails with a {@link ProxyFailure} (403, 502). */
@@ -87,7 +87,10 @@ public final class Dialer {
   /** Connects to the checked address; fails with 502 (refused, unreachable) or 504 (timeout). */
   public Future<NetSocket> connect(Target target) {
     SocketAddress address = SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress());
-    return client.connect(address).recover(e -> Future.failedFuture(connectFailure(target, e)));
+    int timeout = (int) Math.min(Integer.MAX_VALUE, connectTimeout.get().toMillis());
+    return client
+        .connect(new ConnectOptions().setRemoteAddress(address).setTimeout(timeout))
+        .recover(e -> Future.failedFuture(connectFailure(target, e)));
   }
 
   /** Maps a connect error to the failure the client sees. */

@@ -78,7 +78,7 @@ public final class HttpForwarder {
             .setPort(target.port())
             .setURI(pathAndQuery)
             .setHeaders(headers)
-            .setConnectTimeout(options.connectTimeout().toMillis());
+            .setConnectTimeout(options.timeouts().get().connect().toMillis());
     return client
         .request(ro)
         .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
@@ -94,11 +94,11 @@ public final class HttpForwarder {
       // The response timeout starts once the body is sent: a long upload is not a silent upstream.
       request
           .pipeTo(upstream)
-          .onSuccess(v -> upstream.idleTimeout(options.responseTimeout().toMillis()))
+          .onSuccess(v -> upstream.idleTimeout(options.timeouts().get().idle().toMillis()))
           .onFailure(e -> upstream.reset(0, e));
     } else {
       request.resume();
-      upstream.idleTimeout(options.responseTimeout().toMillis());
+      upstream.idleTimeout(options.timeouts().get().idle().toMillis());
       upstream.end();
     }
     return upstream

@@ -1,12 +1,13 @@
 package dev.tollgate.tunnel;
 
 import dev.tollgate.common.Addresses;
+import dev.tollgate.common.NodeConfig;
 import dev.tollgate.common.policy.Policy;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.time.Duration;
+import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,24 +23,28 @@ public final class TunnelVerticle extends VerticleBase {
   public static final String KILL = Addresses.TUNNELS_KILL;
 
   private final TunnelRegistry registry;
-  private final Duration idle;
-  private final Duration lifetime;
+  private final Supplier<NodeConfig.Timeouts> timeouts;
   private final String node;
   private final AtomicReference<Policy> policy;
 
   /** @param policy the policy in force; with {@code enforceOnOpenTunnels} a new one closes the tunnels it denies */
-  public TunnelVerticle(String node, TunnelRegistry registry, Duration idle, Duration lifetime, AtomicReference<Policy> policy) {
+  /** @param timeouts the timeouts in force (idle and lifetime), read at every sweep */
+  public TunnelVerticle(String node, TunnelRegistry registry, Supplier<NodeConfig.Timeouts> timeouts, AtomicReference<Policy> policy) {
+    this.timeouts = timeouts;
     this.node = node;
     this.policy = policy;
     this.registry = registry;
-    this.idle = idle;
-    this.lifetime = lifetime;
   }
 
   @Override
   public Future<?> start() {
-    long period = Math.max(50, Math.min(1000, Math.min(idle.toMillis(), lifetime.toMillis()) / 4));
-    vertx.setPeriodic(period, id -> registry.sweep(System.nanoTime(), idle, lifetime));
+    // A short period keeps short timeouts honest; a sweep of a few thousand tunnels costs microseconds.
+    NodeConfig.Timeouts initial = timeouts.get();
+    long period = Math.max(50, Math.min(1000, Math.min(initial.idle().toMillis(), initial.maxLifetime().toMillis()) / 4));
+    vertx.setPeriodic(period, id -> {
+      NodeConfig.Timeouts t = timeouts.get();
+      registry.sweep(System.nanoTime(), t.idle(), t.maxLifetime());
+    });
     var list =
         vertx.eventBus()
             .<JsonObject>consumer(LIST)
