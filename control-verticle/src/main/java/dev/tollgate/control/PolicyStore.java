@@ -1,6 +1,7 @@
 package dev.tollgate.control;
 
 import dev.tollgate.common.AtomicFiles;
+import dev.tollgate.common.policy.Htpasswd;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.PolicyException;
 import io.vertx.core.json.DecodeException;
@@ -96,6 +97,12 @@ public final class PolicyStore {
       }
     }
     entries.sort(Comparator.comparingInt(Entry::version));
+    if (!entries.isEmpty()) {
+      // Outside the torn-file tolerance above: an htpasswd file that cannot be read must stop the
+      // start, never silently fall back to an older policy.
+      Entry last = entries.remove(entries.size() - 1);
+      entries.add(new Entry(last.version(), last.who(), last.at(), Htpasswd.resolve(last.policy())));
+    }
   }
 
   /** The version in force. */
@@ -112,10 +119,14 @@ public final class PolicyStore {
     return entries.stream().filter(e -> e.version() == version).findFirst();
   }
 
-  /** Stores {@code policy} as the next version and makes it current. */
+  /**
+   * Stores {@code policy} as the next version and makes it current. A policy naming an htpasswd
+   * file must be able to read it now ({@link PolicyException} otherwise, nothing stored).
+   */
   public Entry accept(Policy policy, String who, Instant at) throws IOException {
+    Policy resolved = Htpasswd.resolve(policy);
     int version = entries.isEmpty() ? 1 : current().version() + 1;
-    Entry entry = new Entry(version, who, at, policy.withVersion(version));
+    Entry entry = new Entry(version, who, at, resolved.withVersion(version));
     AtomicFiles.write(dir.resolve("v" + version + ".json"), entry.toJson().encodePrettily(), false);
     entries.add(entry);
     while (entries.size() > KEPT) {

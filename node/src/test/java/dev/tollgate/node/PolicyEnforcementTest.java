@@ -224,6 +224,33 @@ class PolicyEnforcementTest {
   }
 
   @Test
+  void usersFromAnHtpasswdFile(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("htpasswd");
+    java.nio.file.Files.writeString(file, "# users\nerin:" + hash + "\n");
+    JsonObject p = policy(true);
+    p.getJsonObject("auth").remove("users");
+    p.getJsonObject("auth").put("htpasswd", file.toString());
+    p.getJsonArray("rules").remove(0); // its user (alice) is not in the file; names are not checked against it
+    putPolicy(p);
+    assertEquals(407, Raw.status(get("")));
+    assertEquals(200, Raw.status(get("Proxy-Authorization: " + basic("erin:s3cret") + "\r\n")));
+
+    java.nio.file.Files.writeString(file, "mallory:$apr1$abc$0123456789abcdefghijkl\n");
+    HttpResponse<String> refused =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.controlPort() + "/v1/policy"))
+                    .header("authorization", "Bearer " + node.controlToken())
+                    .header("content-type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString(p.encode()))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertEquals(400, refused.statusCode(), refused.body());
+    assertEquals("auth.htpasswd", new JsonObject(refused.body()).getString("path"), "only bcrypt entries");
+    putPolicy(policy(false));
+  }
+
+  @Test
   void policyTimeoutsApplyToNewAndOpenTunnels() throws Exception {
     putPolicy(policy(false).put("timeouts", new JsonObject().put("idle", "1s")));
     try (Raw raw = new Raw(node.proxyPort())) {

@@ -72,7 +72,7 @@ public record Auth(boolean required, String realm, Map<String, String> users, St
   /** The document form. */
   public JsonObject toJson() {
     JsonObject o = new JsonObject().put("required", required).put("realm", realm);
-    if (!users.isEmpty()) {
+    if (!users.isEmpty() && htpasswd == null) { // users read from an htpasswd file stay in the file
       o.put("users", new JsonObject(new LinkedHashMap<String, Object>(users)));
     }
     if (htpasswd != null) {

@@ -101,6 +101,16 @@ public final class Policy {
         .put("enforceOnOpenTunnels", enforceOnOpenTunnels);
   }
 
+  /**
+   * This policy with the users read from its {@code auth.htpasswd} file (the node reads the file;
+   * the document keeps naming the file). Each hash is checked as inline users are.
+   */
+  public Policy withHtpasswdUsers(Map<String, String> users) {
+    Auth withUsers = new Auth(auth.required(), auth.realm(), users, auth.htpasswd(), auth.groups());
+    return new Policy(
+        version, withUsers, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, index, groupsByUser);
+  }
+
   /** This policy as version {@code version} (the store numbers what it accepts). */
   public Policy withVersion(int version) {
     return new Policy(

@@ -78,7 +78,13 @@ public final class PolicyApi {
                 .end(new JsonObject().put("version", entry.version()).encode());
           }
         })
-        .onFailure(e -> error(rc, 500, "cannot store the policy: " + e.getMessage(), null));
+        .onFailure(e -> {
+          if (e instanceof PolicyException pe) {
+            error(rc, 400, pe.getMessage(), pe.path());
+          } else {
+            error(rc, 500, "cannot store the policy: " + e.getMessage(), null);
+          }
+        });
   }
 
   private void validate(RoutingContext rc) {
