@@ -182,6 +182,27 @@ class PolicyEnforcementTest {
     assertEquals(429, statuses[2], "then the rate");
     String limited = get(carol);
     assertTrue(Long.parseLong(ForwardTest.header(limited, "retry-after")) >= 1, limited);
+    String url = "http://127.0.0.1:" + origin.httpPort() + "/hello";
+    assertEquals("429", curl(0, "-o", "/dev/null", "-w", "%{http_code}", "--proxy-user", "carol:s3cret", "-x", "127.0.0.1:" + node.proxyPort(), url), "curl sees the 429 too");
+  }
+
+  @Test
+  void forwardedBodiesOfAShapedUserArriveWhole() throws Exception {
+    putPolicy(limitsPolicy());
+    String dave = "Proxy-Authorization: " + basic("dave:s3cret") + "\r\n";
+    try (Raw raw = new Raw(node.proxyPort())) {
+      String head = raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/bytes?n=200000 HTTP/1.1\r\nHost: x\r\n" + dave + "Connection: close\r\n\r\n").readHead();
+      assertEquals(200, Raw.status(head), head);
+      assertEquals(200_000, raw.in().readAllBytes().length, "a shaped download is slowed, never cut");
+    }
+    try (Raw raw = new Raw(node.proxyPort())) {
+      raw.send("POST http://127.0.0.1:" + origin.httpPort() + "/upload HTTP/1.1\r\nHost: x\r\n" + dave + "Content-Length: 150000\r\n\r\n");
+      raw.send(new byte[150_000]);
+      String head = raw.readHead();
+      assertEquals(200, Raw.status(head), head);
+      String body = new String(raw.readN(Integer.parseInt(ForwardTest.header(head, "content-length"))), StandardCharsets.UTF_8);
+      assertEquals(150_000, new JsonObject(body).getLong("bytes"), "an upload by a shaped user arrives whole");
+    }
   }
 
   @Test

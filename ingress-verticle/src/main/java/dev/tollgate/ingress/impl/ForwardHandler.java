@@ -2,7 +2,9 @@ package dev.tollgate.ingress.impl;
 
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.common.limits.TokenBucket;
 import dev.tollgate.common.limits.UserLimiter;
+import dev.tollgate.common.policy.Limits;
 import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.ingress.log.AccessRecord;
 import dev.tollgate.ingress.log.Exchanges;
@@ -65,10 +67,11 @@ public final class ForwardHandler {
       }
     }
     Decisions.require(policy, request.method().name(), host, port, user, record);
-    Decisions.rate(limiter, policy, user);
+    Limits limits = Decisions.rate(limiter, policy, user);
+    TokenBucket bytes = limiter.bytes(user, limits, System.nanoTime());
     dialer
         .resolve(host, port)
-        .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp, client))
+        .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp, client, bytes))
         .onSuccess(v -> accessLog.log(record, request.response().getStatusCode(), request.bytesRead(), request.response().bytesWritten()))
         .onFailure(e -> Exchanges.fail(request, record, accessLog, e));
   }

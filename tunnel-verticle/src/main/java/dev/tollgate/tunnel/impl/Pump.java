@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 import io.vertx.core.streams.WriteStream;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
 
 /**
@@ -20,12 +21,28 @@ public final class Pump {
   private final WriteStream<Buffer> destination;
   private final IntConsumer onBytes;
   private final TokenBucket bytes;
+  private final BooleanSupplier destinationGone;
   private Future<Void> lastWrite = Future.succeededFuture();
   private boolean queueFull;
   private long rateTimer = -1;
 
   /** @param bytes the byte bucket to shape by, or null for none */
   public Pump(Vertx vertx, ReadStream<Buffer> source, WriteStream<Buffer> destination, IntConsumer onBytes, TokenBucket bytes) {
+    this(vertx, source, destination, onBytes, bytes, () -> false);
+  }
+
+  /**
+   * @param destinationGone true once the destination can take no more (a client that left): what
+   *     the source still delivers is dropped instead of written into a closed stream
+   */
+  public Pump(
+      Vertx vertx,
+      ReadStream<Buffer> source,
+      WriteStream<Buffer> destination,
+      IntConsumer onBytes,
+      TokenBucket bytes,
+      BooleanSupplier destinationGone) {
+    this.destinationGone = destinationGone;
     this.vertx = vertx;
     this.source = source;
     this.destination = destination;
@@ -40,6 +57,9 @@ public final class Pump {
     });
     source.handler(
         buffer -> {
+          if (destinationGone.getAsBoolean()) {
+            return;
+          }
           onBytes.accept(buffer.length());
           lastWrite = destination.write(buffer);
           if (destination.writeQueueFull()) {
@@ -66,11 +86,15 @@ public final class Pump {
     }
   }
 
-  /** Cancels the shaping timer; the tunnel is ending. */
+  /**
+   * Cancels the shaping timer and leaves the source flowing: a pooled upstream connection must not
+   * go back to its pool paused, or the next request on it would never be read.
+   */
   public void stop() {
     if (rateTimer >= 0) {
       vertx.cancelTimer(rateTimer);
       rateTimer = -1;
+      source.resume();
     }
   }
 
