@@ -67,7 +67,11 @@ public final class Node {
   public static Future<Node> start(NodeConfig config, int ingressInstances) {
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     Node node = new Node(vertx, config);
-    return node.deploy(ingressInstances).recover(e -> vertx.close().transform(ar -> Future.failedFuture(e)));
+    // On failure, close Vert.x without waiting on it: a continuation would land on a stopped loop.
+    return node.deploy(ingressInstances).recover(e -> {
+      vertx.close();
+      return Future.failedFuture(e);
+    });
   }
 
   private Future<Node> deploy(int instances) {

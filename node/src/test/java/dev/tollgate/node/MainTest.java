@@ -69,6 +69,18 @@ class MainTest {
   }
 
   @Test
+  void aStartThatFailsExitsWithAReason(@TempDir Path dir) throws Exception {
+    Path seed = dir.resolve("bad-policy.json");
+    Files.writeString(seed, "{\"default\": \"maybe\"}");
+    List<String> args = new java.util.ArrayList<>(ports(dir.resolve("data")));
+    args.addAll(List.of("--policy", seed.toString()));
+    try (ForkedNode n = ForkedNode.start(List.of(), args)) {
+      assertEquals(1, n.waitFor(30), n.output());
+      assertTrue(n.output().contains("failed to start") && n.output().contains("default"), n.output());
+    }
+  }
+
+  @Test
   void readyLineThenCleanShutdownOnSigterm(@TempDir Path dir) throws Exception {
     try (ForkedNode n = ForkedNode.start(List.of(), ports(dir))) {
       int port = n.awaitReady();

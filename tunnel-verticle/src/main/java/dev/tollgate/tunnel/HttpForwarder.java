@@ -162,7 +162,14 @@ public final class HttpForwarder {
     upstream.endHandler(v -> {
       download.stop();
       if (!response.closed() && !response.ended()) {
-        response.end().onComplete(done);
+        // The client may close right after the end (Connection: close) and fail done first.
+        response.end().onComplete(ar -> {
+          if (ar.succeeded()) {
+            done.tryComplete();
+          } else {
+            done.tryFail(ar.cause());
+          }
+        });
       } else {
         done.tryFail("the client left mid-response");
       }
