@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tollgate vs Squid on loopback: forward req/s + p99 (wrk), CONNECT download throughput vs direct,
-# CONNECT set-up rate, and RSS per idle tunnel. Prints a Markdown table and writes it to
-# bench/results/latest.md. See bench/README.md. Everything listens on and talks to 127.0.0.1 only.
+# CONNECT set-up rate, and RSS per idle tunnel; for Tollgate alone also authenticated vs anonymous
+# forward req/s and the policy engine's decide rate (PolicyEngineBench). Prints a Markdown table and
+# writes it to bench/results/latest.md. See bench/README.md. Everything listens on and talks to
+# 127.0.0.1 only.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +25,7 @@ RATE_CONCURRENCY="${BENCH_RATE_CONCURRENCY:-32}"
 RATE_SECONDS="${BENCH_RATE_SECONDS:-10}"
 RATE_WARMUP_SECONDS="${BENCH_RATE_WARMUP_SECONDS:-20}"
 IDLE_COUNT="${BENCH_IDLE_COUNT:-5000}"
+AUTH_WARMUP_SECONDS="${BENCH_AUTH_WARMUP_SECONDS:-10}" # per policy (anonymous, then authenticated)
 TOLLGATE_JAVA_OPTS="${BENCH_TOLLGATE_JAVA_OPTS:--Xms256m -Xmx1g -XX:+UseG1GC}"
 CLIENT_JAVA_OPTS="${BENCH_CLIENT_JAVA_OPTS:--Xms256m -Xmx1g}"
 read -ra tg_java_opts <<<"$TOLLGATE_JAVA_OPTS"
@@ -81,7 +84,7 @@ done
 # ---- work dir and cleanup --------------------------------------------------------------------
 work="$(mktemp -d /tmp/tollgate-bench.XXXXXX)"
 chmod 755 "$work"
-TG_PID="" SQUID_PID="" NGINX_STARTED=""
+TG_PID="" SQUID_PID="" NGINX_STARTED="" TG_ACCESS_LOG=""
 cleanup() {
   set +e
   if [[ -n "$TG_PID" ]] && kill -0 "$TG_PID" 2>/dev/null; then
@@ -180,12 +183,17 @@ build_tollgate() {
 start_tollgate() {
   local d="$work/tollgate"
   mkdir -p "$d/data"
+  # the access log stays on (the product default writes it to stdout); a file in the work dir
+  # keeps it out of tollgate.log and is deleted with the work dir
   cat >"$d/bench.yaml" <<EOF
 network:
   allowPrivate: [127.0.0.0/8]
   connectPorts: [$BULK_PORT, $RATE_PORT, $IDLE_PORT]
+accessLog:
+  file: $d/access.log
 EOF
-  java "${tg_java_opts[@]}" -Xlog:gc:file="$results/tollgate-gc.log":uptime,level,tags:filecount=0 \
+  TG_ACCESS_LOG="$d/access.log"
+  env -u TOLLGATE_CONTROL_TOKEN java "${tg_java_opts[@]}" -Xlog:gc:file="$results/tollgate-gc.log":uptime,level,tags:filecount=0 \
     -jar "$repo/node/target/tollgate.jar" --config "$d/bench.yaml" \
     --proxy-listen "$HOST:$TG_PORT" --control-listen "$HOST:$TG_CONTROL_PORT" --data-dir "$d/data" \
     >"$results/tollgate.log" 2>&1 &
@@ -245,18 +253,27 @@ kv() { # kv KEY LINE -> value of KEY=value in LINE
 
 declare -A R # results: R[name.metric]
 
-bench_wrk() { # bench_wrk NAME PORT PID
-  local name=$1 port=$2 pid=$3 out line t0 t1
-  log "$name: wrk warm-up ${WRK_WARMUP_SECONDS}s"
-  wrk -t "$WRK_THREADS" -c "$WRK_CONNS" -d "${WRK_WARMUP_SECONDS}s" -s "$work/absolute.lua" \
-    "http://$HOST:$port/" >/dev/null
+wrk_warmup() { # wrk_warmup NAME PORT SECONDS [LUA]
+  log "$1: wrk warm-up ${3}s"
+  wrk -t "$WRK_THREADS" -c "$WRK_CONNS" -d "${3}s" -s "${4:-$work/absolute.lua}" "http://$HOST:$2/" >/dev/null
+}
+
+bench_wrk() { # bench_wrk NAME PORT PID: warm-up, then the measured run
+  wrk_warmup "$1" "$2" "$WRK_WARMUP_SECONDS"
+  wrk_measure "$@"
+}
+
+wrk_measure() { # wrk_measure NAME PORT PID [LUA]
+  local name=$1 port=$2 pid=$3 lua=${4:-$work/absolute.lua} out line t0 t1
   log "$name: wrk ${WRK_SECONDS}s, $WRK_CONNS connections, $WRK_THREADS threads"
   t0=$(cpu_ticks "$pid")
-  out=$(wrk -t "$WRK_THREADS" -c "$WRK_CONNS" -d "${WRK_SECONDS}s" --latency -s "$work/absolute.lua" \
+  out=$(wrk -t "$WRK_THREADS" -c "$WRK_CONNS" -d "${WRK_SECONDS}s" --latency -s "$lua" \
     "http://$HOST:$port/")
   t1=$(cpu_ticks "$pid")
   printf '%s\n' "$out" >"$results/wrk-$name.txt"
   line=$(grep '^BENCH ' <<<"$out") || die "$name: no wrk summary"
+  R[$name.requests]=$(kv requests "$line")
+  R[$name.non2xx]=$(kv status "$line")
   R[$name.rps]=$(calc "$(kv requests "$line") / ($(kv duration_us "$line") / 1e6)")
   R[$name.p50]=$(calc "$(kv p50_us "$line") / 1000")
   R[$name.p99]=$(calc "$(kv p99_us "$line") / 1000")
@@ -373,6 +390,80 @@ bench_proxy() { # bench_proxy NAME PORT PID
   bench_idle "$name" "$port" "$pid"
 }
 
+# ---- Tollgate only: authenticated vs anonymous forward requests ----------------------------
+put_policy() { # put_policy JSONFILE: make it the policy in force through the control API
+  local code
+  code=$(curl -s -o "$work/put-policy.out" -w '%{http_code}' -X PUT \
+    -H "Authorization: Bearer $(cat "$work/tollgate/data/control-token")" \
+    -H 'Content-Type: application/json' --data-binary @"$1" \
+    "http://$HOST:$TG_CONTROL_PORT/v1/policy") || true
+  [[ $code == 200 ]] || die "PUT /v1/policy $(basename "$1") answered $code: $(head -c 300 "$work/put-policy.out")"
+}
+proxy_status() { # proxy_status [CURL OPTIONS]: status of one forward request through Tollgate
+  curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://$HOST:$TG_PORT" "$@" \
+    "http://$HOST:$NGINX_PORT/small.html" || true
+}
+access_log_lines() { # lines the access-log writer has written so far (it flushes when its queue is empty)
+  sleep 1
+  if [[ -f $TG_ACCESS_LOG ]]; then wc -l <"$TG_ACCESS_LOG"; else echo 0; fi
+}
+
+bench_auth() { # bench_auth PORT PID: the same wrk run with auth off, then with auth required
+  local port=$1 pid=$2 hash cred s l0 l1 l2
+  hash=$(printf %s 'bench-password' | java -jar "$repo/node/target/tollgate.jar" hash-password) \
+    || die "tollgate hash-password failed"
+  [[ $hash == '$2'[aby]'$'* ]] || die "tollgate hash-password printed '$hash', not a bcrypt hash"
+  cred=$(printf %s 'bench:bench-password' | base64 -w0)
+  # the two policies differ only in their auth section
+  printf '{"network": {"allowPrivate": ["127.0.0.0/8"]}}\n' >"$work/policy-anon.json"
+  printf '{"auth": {"required": true, "users": {"bench": "%s"}}, "network": {"allowPrivate": ["127.0.0.0/8"]}}\n' \
+    "$hash" >"$work/policy-auth.json"
+  { cat "$work/absolute.lua"; echo "wrk.headers[\"Proxy-Authorization\"] = \"Basic $cred\""; } >"$work/auth.lua"
+
+  put_policy "$work/policy-auth.json"
+  s=$(proxy_status); [[ $s == 407 ]] || die "auth policy in force, but a request without credentials got $s, not 407"
+  s=$(proxy_status --proxy-user bench:bench-password); [[ $s == 200 ]] || die "auth policy: bench:bench-password got $s, not 200"
+  put_policy "$work/policy-anon.json"
+  s=$(proxy_status); [[ $s == 200 ]] || die "auth-off policy: a request without credentials got $s, not 200"
+
+  # one warm-up for both (each policy's path gets its share), then the two measured runs back to back
+  wrk_warmup tollgate-anon "$port" "$AUTH_WARMUP_SECONDS"
+  put_policy "$work/policy-auth.json"
+  wrk_warmup tollgate-auth "$port" "$AUTH_WARMUP_SECONDS" "$work/auth.lua"
+  put_policy "$work/policy-anon.json"
+  l0=$(access_log_lines)
+  wrk_measure tollgate-anon "$port" "$pid"
+  l1=$(access_log_lines)
+  put_policy "$work/policy-auth.json"
+  wrk_measure tollgate-auth "$port" "$pid" "$work/auth.lua"
+  l2=$(access_log_lines)
+  put_policy "$work/policy-anon.json" # auth off again, as the default policy has it
+  R[tollgate-anon.log_lines]=$((l1 - l0))
+  R[tollgate-auth.log_lines]=$((l2 - l1))
+  ((${R[tollgate-auth.requests]} > 0)) || die "authenticated wrk run completed no request"
+  log "authenticated/anonymous: $(calc "100 * ${R[tollgate-auth.rps]} / ${R[tollgate-anon.rps]}")%, authenticated non-2xx/3xx ${R[tollgate-auth.non2xx]}"
+}
+
+# ---- Tollgate only: PolicyEngine.decide rate (common/src/test/.../PolicyEngineBench.java) -------
+bench_decide() {
+  local out="$results/policy-engine-bench.txt" kind
+  local -a mvn_test=(mvn -B -Dstyle.color=never test -pl common -Dtest=PolicyEngineBench
+    -Dtollgate.bench=true -Dsurefire.failIfNoSpecifiedTests=false)
+  log "PolicyEngineBench: decide with 10,000 host rules, one thread (~30 s)"
+  if ! (cd "$repo" && timeout 600 "${mvn_test[@]}" -q -o) >"$out" 2>&1; then
+    log "offline Maven run failed; retrying online"
+    (cd "$repo" && timeout 600 "${mvn_test[@]}" -q) >"$out" 2>&1 || die "PolicyEngineBench failed: see $out"
+  fi
+  # lines like "mixed                                1,305,837 decisions/s" (possibly after colour codes)
+  sed -i 's/\x1b\[[0-9;]*m//g' "$out"
+  for kind in "exact hit" "suffix hit, depth 1" "suffix hit, depth 3, upper case" "miss" "IPv4 literal" "mixed"; do
+    R["decide.$kind"]=$(awk -v k="$kind" 'index($0, k " ") && / decisions\/s$/ { v = $(NF - 1); gsub(",", "", v); print v }' "$out" | tail -1)
+    [[ -n ${R["decide.$kind"]} ]] || die "PolicyEngineBench printed no figure for '$kind': see $out"
+  done
+  R[decide.rules]=$(sed -n 's/^(\([0-9]*\) rules;.*/\1/p' "$out" | tail -1)
+  log "PolicyEngineBench: mixed ${R[decide.mixed]} decisions/s (${R[decide.rules]} rules)"
+}
+
 # ---- run -------------------------------------------------------------------------------------
 BUILD_NOTE=""
 started=$(date +%s)
@@ -380,6 +471,7 @@ log "work dir $work"
 build_tollgate
 mkdir -p "$work/cb"
 javac -d "$work/cb" "$here/ConnectBench.java"
+bench_decide # before any server starts, so nothing else competes for the CPU
 
 start_nginx
 start_tollgate
@@ -390,17 +482,31 @@ bench_throughput direct direct
 bench_integrity direct direct
 bench_proxy tollgate "$TG_PORT" "$TG_PID"
 bench_proxy squid "$SQUID_PORT" "$SQUID_PID"
+bench_auth "$TG_PORT" "$TG_PID" # last: it changes Tollgate's policy (and puts auth off again)
 
 # ---- report ----------------------------------------------------------------------------------
 pf() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
 f0() { printf '%.0f' "$1"; }
 f1() { printf '%.1f' "$1"; }
 f2() { printf '%.2f' "$1"; }
+g0() { printf '%.0f' "$1" | sed -E ':a; s/^(-?[0-9]+)([0-9]{3})/\1,\2/; ta'; } # 1234567 -> 1,234,567
 
 rps_ratio=$(calc "${R[tollgate.rps]} / ${R[squid.rps]}")
 tp_ratio=$(calc "100 * ${R[tollgate.mibps]} / ${R[direct.mibps]}")
 sq_tp_ratio=$(calc "100 * ${R[squid.mibps]} / ${R[direct.mibps]}")
 rate_ratio=$(calc "${R[tollgate.tps]} / ${R[squid.tps]}")
+auth_ratio=$(calc "100 * ${R[tollgate-auth.rps]} / ${R[tollgate-anon.rps]}")
+auth_ok=$(pf "$auth_ratio >= 90 && ${R[tollgate-auth.non2xx]} == 0 && ${R[tollgate-anon.non2xx]} == 0")
+decide_min_kind="" decide_min=""
+for k in "exact hit" "suffix hit, depth 1" "suffix hit, depth 3, upper case" "miss" "IPv4 literal"; do
+  if [[ -z $decide_min ]] || ((${R["decide.$k"]} < decide_min)); then decide_min=${R["decide.$k"]} decide_min_kind=$k; fi
+done
+decide_all=""
+for k in "exact hit" "suffix hit, depth 1" "suffix hit, depth 3, upper case" "miss" "IPv4 literal" "mixed"; do
+  decide_all+="${decide_all:+; }$k $(g0 "${R["decide.$k"]}")"
+done
+access_lines=0
+[[ -f $TG_ACCESS_LOG ]] && access_lines=$(wc -l <"$TG_ACCESS_LOG")
 
 mem_total=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 java_ver=$(java -version 2>&1 | head -2 | tail -1)
@@ -426,6 +532,8 @@ report="$work/report.md"
   echo "| CONNECT tunnels set up/s (${RATE_CONCURRENCY} concurrent, ${RATE_SECONDS} s) | $(f0 "${R[tollgate.tps]}") | $(f0 "${R[squid.tps]}") | – | ≥ Squid (is $(f2 "$rate_ratio")×) | $(pf "$rate_ratio >= 1") |"
   echo "| CONNECT downloads delivered complete and intact (slow, content-checking reader) | ${R[tollgate.intact]}/${INTEGRITY_RUNS} | ${R[squid.intact]}/${INTEGRITY_RUNS} | ${R[direct.intact]}/${INTEGRITY_RUNS} | all (correctness check, not a brief target) | $(pf "${R[tollgate.intact]} == $INTEGRITY_RUNS") |"
   echo "| RSS per idle tunnel, ${IDLE_COUNT} open (KiB) | $(f1 "${R[tollgate.rss_per]}") | $(f1 "${R[squid.rss_per]}") | – | ≤ 16 KiB | $(pf "${R[tollgate.rss_per]} <= 16") |"
+  echo "| Forward requests/s with Basic proxy auth required / auth off (same wrk run, back to back; access log on) | $(f0 "${R[tollgate-auth.rps]}") / $(f0 "${R[tollgate-anon.rps]}") | – | – | authenticated ≥ 90% of anonymous, all 2xx (is $(f1 "$auth_ratio")%; non-2xx ${R[tollgate-auth.non2xx]}) | $auth_ok |"
+  echo "| Policy decisions/s, ${R[decide.rules]} rules (10,000 host rules), one thread (PolicyEngineBench, mixed targets) | $(g0 "${R[decide.mixed]}") | – | – | ≥ 1,000,000/s (slowest kind: $decide_min_kind $(g0 "$decide_min")) | $(pf "${R[decide.mixed]} >= 1000000") |"
   echo
   echo "Details:"
   echo
@@ -441,6 +549,9 @@ report="$work/report.md"
   echo "- idle tunnels opened — Tollgate ${R[tollgate.idle_opened]} (failed ${R[tollgate.idle_failed]}), Squid ${R[squid.idle_opened]} (failed ${R[squid.idle_failed]})"
   echo "- RSS before → with tunnels (KiB) — Tollgate ${R[tollgate.rss_before]} → ${R[tollgate.rss_after]}; Squid (all squid processes) ${R[squid.rss_before]} → ${R[squid.rss_after]}"
   echo "- Tollgate RSS readings are taken after \`jcmd PID GC.run\` (full GC) so garbage does not count; Java heap used after GC: ${R[tollgate.heap_before]} → ${R[tollgate.heap_after]} KiB = $(f1 "${R[tollgate.heap_per]}") KiB heap per tunnel"
+  echo "- Tollgate auth row: policies pushed with \`PUT /v1/policy\`, identical but for \`auth\` (\`{\"required\": true, \"users\": {\"bench\": bcrypt cost 10}}\`); wrk adds \`Proxy-Authorization: Basic\` to every request (credentials verified once, then cached). Warm-up ${AUTH_WARMUP_SECONDS} s anonymous + ${AUTH_WARMUP_SECONDS} s authenticated, then ${WRK_SECONDS} s each. p99/p50 — authenticated $(f1 "${R[tollgate-auth.p99]}") / $(f1 "${R[tollgate-auth.p50]}") ms, anonymous $(f1 "${R[tollgate-anon.p99]}") / $(f1 "${R[tollgate-anon.p50]}") ms; Tollgate CPU $(f0 "${R[tollgate-auth.wrk_cpu]}")% / $(f0 "${R[tollgate-anon.wrk_cpu]}")%; wrk errors — authenticated: ${R[tollgate-auth.wrk_errors]}; anonymous: ${R[tollgate-anon.wrk_errors]}"
+  echo "- Tollgate access log on (product default, JSON) for every Tollgate measurement, written to a file in the temp dir (deleted at the end): $access_lines lines in the whole run; ${R[tollgate-anon.log_lines]} / ${R[tollgate-auth.log_lines]} during the anonymous / authenticated runs, which completed ${R[tollgate-anon.requests]} / ${R[tollgate-auth.requests]} requests"
+  echo "- PolicyEngineBench (decisions/s, one thread, after a 1 s-per-kind JIT pass): $decide_all; raw output bench/results/policy-engine-bench.txt"
   echo "- Tollgate JVM: \`$TOLLGATE_JAVA_OPTS\`; log: bench/results/tollgate.log ($tg_problems WARN/ERROR/exception lines); GC log: bench/results/tollgate-gc.log"
   if [[ -n "$BUILD_NOTE" ]]; then echo "- NOTE: $BUILD_NOTE"; fi
   echo

@@ -557,7 +557,126 @@ for ep in healthz readyz; do
   check "/$ep answers 200" test "$st" = 200
 done
 
-# 12. Shutdown (also run by the EXIT trap when something above aborted): with a tunnel open.
+# 12. Policy: pushed through the control API, enforced at once; restored to allow-all at the end.
+policy_put() { # FILE [CURL-ARGS...]: PUT /v1/policy; status in $out/pcode, head in $out/ph, body in $out/pb
+  local file="$1"
+  shift
+  c --max-time 10 "${AUTH[@]}" -X PUT -H 'Content-Type: application/json' --data-binary @"$file" "$@" \
+    -D "$out/ph" -o "$out/pb" -w '%{http_code}' "$CONTROL/v1/policy" >"$out/pcode" 2>"$out/perr"
+}
+etag_of() { grep -i '^etag:' "$1" 2>/dev/null | tr -d '\r' | sed 's/^[^:]*: *//'; }
+
+cat >"$tmp/policy-deny.json" <<EOF
+{"rules": [{"id": "e2e-no-plain-origin", "action": "deny", "hosts": ["127.0.0.1"], "ports": [$ORIGIN_PORT]}],
+ "default": "allow"}
+EOF
+policy_put "$tmp/policy-deny.json"
+detail="status $(cat "$out/pcode"), $(cat "$out/pb" "$out/perr" 2>/dev/null)"
+check "PUT /v1/policy (a deny rule) answers 200 with the new version" \
+  bash -c '[[ "$(cat "$1")" == 200 ]] && grep -q "\"version\":[0-9]" "$2"' _ "$out/pcode" "$out/pb"
+deny_etag="$(etag_of "$out/ph")"
+c --max-time 5 "${AUTH[@]}" -D "$out/pgh" -o /dev/null "$CONTROL/v1/policy" 2>/dev/null
+detail="PUT gave ETag '$deny_etag', GET gives '$(etag_of "$out/pgh")'"
+check "GET /v1/policy carries the ETag of the version just put" \
+  bash -c '[[ -n "$1" && "$1" == "$2" ]]' _ "$deny_etag" "$(etag_of "$out/pgh")"
+detail="no $tmp/data/policy/v${deny_etag//\"/}.json"
+check "the accepted version is stored as <dataDir>/policy/v<N>.json" test -s "$tmp/data/policy/v${deny_etag//\"/}.json"
+
+c -x "$PROXY" -D "$out/h12a" -o /dev/null -w '%{http_code}' "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(tr -d '\r' <"$out/h12a" | tr '\n' '|') $(cat "$out/err")"
+check "a deny rule: 403 with X-Tollgate-Reason naming the rule" \
+  bash -c '[[ "$(cat "$1")" == 403 ]] && grep -qi "^X-Tollgate-Reason: *rule e2e-no-plain-origin" "$2"' _ "$out/code" "$out/h12a"
+c -x "$PROXY" -D "$out/h12b" -o /dev/null -w '%{http_code}' "http://2130706433:$ORIGIN_PORT/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(tr -d '\r' <"$out/h12b" | tr '\n' '|') $(cat "$out/err")"
+check "the deny rule also catches 127.0.0.1 written as 2130706433" \
+  bash -c '[[ "$(cat "$1")" == 403 ]] && grep -qi "^X-Tollgate-Reason: *rule e2e-no-plain-origin" "$2"' _ "$out/code" "$out/h12b"
+c -p -x "$PROXY" --cacert "$origin_ca" -o "$out/b12c" -w '%{http_connect} %{http_code}' \
+  "$ORIGIN_TLS/index.html" >"$out/code" 2>"$out/err"
+detail="CONNECT/GET status $(code), $(cat "$out/err")"
+check "a target the rule does not match (another port) still gets through" \
+  bash -c '[[ "$(cat "$1")" == "200 200" ]] && cmp -s "$2" "$3"' _ "$out/code" "$out/b12c" "$www/index.html"
+
+# Authentication: a user whose bcrypt hash the jar makes now, from a random password.
+pw="$(openssl rand -hex 12)"
+pw_hash="$(printf %s "$pw" | "${launch[@]}" hash-password 2>"$out/hash-err")"
+detail="hash-password printed '$pw_hash' $(cat "$out/hash-err")"
+check "hash-password prints a \$2y\$ bcrypt hash" bash -c '[[ "$1" =~ ^\$2y\$[0-9]{2}\$[./A-Za-z0-9]{53}$ ]]' _ "$pw_hash"
+cat >"$tmp/policy-auth.json" <<EOF
+{"auth": {"required": true, "realm": "tollgate e2e", "users": {"e2e-user": "$pw_hash"}},
+ "rules": [{"id": "e2e-no-plain-origin", "action": "deny", "hosts": ["127.0.0.1"], "ports": [$ORIGIN_PORT], "methods": ["DELETE"]}],
+ "default": "allow"}
+EOF
+policy_put "$tmp/policy-auth.json" -H 'If-Match: "0"'
+detail="status $(cat "$out/pcode"), $(cat "$out/pb" 2>/dev/null)"
+check "PUT /v1/policy with a stale If-Match: 412, nothing changes" test "$(cat "$out/pcode")" = 412
+policy_put "$tmp/policy-auth.json" -H "If-Match: $deny_etag"
+detail="status $(cat "$out/pcode"), $(cat "$out/pb" "$out/perr" 2>/dev/null)"
+check "PUT /v1/policy with the current ETag in If-Match (auth required): 200" test "$(cat "$out/pcode")" = 200
+auth_etag="$(etag_of "$out/ph")"
+
+c -x "$PROXY" -D "$out/h12d" -o /dev/null -w '%{http_code}' "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(tr -d '\r' <"$out/h12d" | tr '\n' '|') $(cat "$out/err")"
+check "auth required, no credentials: 407 with Proxy-Authenticate: Basic realm" \
+  bash -c '[[ "$(cat "$1")" == 407 ]] && grep -qi "^Proxy-Authenticate: *Basic realm=\"tollgate e2e\"" "$2"' _ "$out/code" "$out/h12d"
+c -x "$PROXY" --proxy-user "e2e-user:$pw" -o "$out/b12e" -w '%{http_code}' "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(cat "$out/err")"
+check "auth required, --proxy-user with the right password: 200 and the body" \
+  bash -c '[[ "$(cat "$1")" == 200 ]] && cmp -s "$2" "$3"' _ "$out/code" "$out/b12e" "$www/index.html"
+c -x "$PROXY" --proxy-user "e2e-user:not-$pw" -o /dev/null -w '%{http_code}' "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(cat "$out/err")"
+check "auth required, wrong password: 407" test "$(code)" = 407
+detail="$(grep 'authentication failed' "$tg_log" | tail -n 1)"
+check "the failed login is logged with the user and without the password" \
+  bash -c 'grep "authentication failed" "$1" | grep -q "user=e2e-user" && ! grep -q -e "$2" "$1"' _ "$tg_log" "not-$pw"
+c -p -x "$PROXY" --proxy-user "e2e-user:$pw" --cacert "$origin_ca" -o "$out/b12f" -w '%{http_connect} %{http_code}' \
+  "$ORIGIN_TLS/index.html" >"$out/code" 2>"$out/err"
+detail="CONNECT/GET status $(code), $(cat "$out/err")"
+check "auth required, CONNECT (curl -p) with credentials: 200 and the body" \
+  bash -c '[[ "$(cat "$1")" == "200 200" ]] && cmp -s "$2" "$3"' _ "$out/code" "$out/b12f" "$www/index.html"
+c -p -x "$PROXY" --cacert "$origin_ca" -o /dev/null -w '%{http_connect}' "$ORIGIN_TLS/index.html" >"$out/code" 2>"$out/err"
+detail="CONNECT status $(code), $(cat "$out/err")"
+check "auth required, CONNECT without credentials: 407" test "$(code)" = 407
+c --proxy "$TLS_PROXY" --proxy-cacert "$proxy_ca" --proxy-user "e2e-user:$pw" -o "$out/b12g" -w '%{http_code}' \
+  "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(cat "$out/err")"
+check "auth required, HTTPS proxy listener with credentials: 200" \
+  bash -c '[[ "$(cat "$1")" == 200 ]] && cmp -s "$2" "$3"' _ "$out/code" "$out/b12g" "$www/index.html"
+c -x "$PROXY" --proxy-user "e2e-user:$pw" -X DELETE -D "$out/h12h" -o /dev/null -w '%{http_code}' "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(tr -d '\r' <"$out/h12h" | tr '\n' '|') $(cat "$out/err")"
+check "a methods rule denies an authenticated DELETE: 403 naming the rule" \
+  bash -c '[[ "$(cat "$1")" == 403 ]] && grep -qi "^X-Tollgate-Reason: *rule e2e-no-plain-origin" "$2"' _ "$out/code" "$out/h12h"
+
+# A policy that does not validate: 400 naming the bad value's path; nothing changes.
+printf '{"rules": [{"id": "bad-port", "action": "allow", "ports": [70000]}]}' >"$tmp/policy-bad.json"
+policy_put "$tmp/policy-bad.json"
+detail="status $(cat "$out/pcode"), $(cat "$out/pb" 2>/dev/null)"
+check "an invalid policy: 400 with {\"error\",\"path\"} naming rules[0].ports[0]" \
+  bash -c '[[ "$(cat "$1")" == 400 ]] && grep -q "\"path\":\"rules\[0\]\.ports\[0\]\"" "$2" && grep -q "\"error\":" "$2"' _ "$out/pcode" "$out/pb"
+c --max-time 5 "${AUTH[@]}" -D "$out/pgh" -o /dev/null "$CONTROL/v1/policy" 2>/dev/null
+detail="ETag '$(etag_of "$out/pgh")', expected '$auth_etag'"
+check "the invalid policy changed nothing (same ETag)" test "$(etag_of "$out/pgh")" = "$auth_etag"
+st="$(c --max-time 5 "${AUTH[@]}" -X POST -H 'Content-Type: application/json' --data-binary @"$tmp/policy-deny.json" \
+  -o "$out/pv" -w '%{http_code}' "$CONTROL/v1/policy/validate" 2>&1)"
+detail="status $st, $(cat "$out/pv" 2>/dev/null)"
+check "POST /v1/policy/validate of a good policy: 200 {\"valid\":true}" \
+  bash -c '[[ "$1" == 200 ]] && grep -q "\"valid\":true" "$2"' _ "$st" "$out/pv"
+
+# Restore allow-all for what follows: roll back to version 1, the empty policy a node without
+# --policy starts with (no auth, no rules, default allow; the config allows 127.0.0.0/8).
+st="$(c --max-time 10 "${AUTH[@]}" -X POST -o "$out/prb" -w '%{http_code}' "$CONTROL/v1/policy/rollback/1" 2>&1)"
+detail="status $st, $(cat "$out/prb" 2>/dev/null)"
+check "POST /v1/policy/rollback/1 restores allow-all as a new version" \
+  bash -c '[[ "$1" == 200 ]] && grep -q "\"rolledBackTo\":1" "$2"' _ "$st" "$out/prb"
+hist="$(c --max-time 5 "${AUTH[@]}" "$CONTROL/v1/policy/history" 2>&1)"
+detail="history: $hist"
+check "GET /v1/policy/history lists the versions and the current one" \
+  bash -c '[[ "$1" =~ \"current\":([0-9]+) ]] && [[ "$1" == *"\"version\":${BASH_REMATCH[1]},"* && "$1" == *"rollback to 1"* ]]' _ "$hist"
+c -x "$PROXY" -o "$out/b12i" -w '%{http_code}' "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(cat "$out/err")"
+check "after the rollback a request without credentials gets through again" \
+  bash -c '[[ "$(cat "$1")" == 200 ]] && cmp -s "$2" "$3"' _ "$out/code" "$out/b12i" "$www/index.html"
+
+# 13. Shutdown (also run by the EXIT trap when something above aborted): with a tunnel open.
 c --max-time 30 -p -x "$PROXY" --cacert "$origin_ca" -o /dev/null \
   "$ORIGIN_TLS/slow/10m.bin" 2>/dev/null &
 open_pid=$!
