@@ -81,6 +81,28 @@ class PolicyApiTest {
   }
 
   @Test
+  void theControlApiNeedsItsToken(@TempDir Path dir) throws Exception {
+    Node node = TestNodes.start(TestNodes.config(dir, List.of()));
+    try {
+      String base = "http://127.0.0.1:" + node.controlPort();
+      for (String path : List.of("/v1/tunnels", "/v1/policy")) {
+        assertEquals(401, http.send(HttpRequest.newBuilder(URI.create(base + path)).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+        assertEquals(401, http.send(HttpRequest.newBuilder(URI.create(base + path)).header("authorization", "Bearer wrong-token-0123456789").build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+      }
+      for (String path : List.of("/healthz", "/readyz")) {
+        assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + path)).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+      }
+      Path file = dir.resolve("control-token");
+      assertEquals(node.controlToken(), Files.readString(file).strip());
+      assertEquals(
+          java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE),
+          Files.getPosixFilePermissions(file));
+    } finally {
+      Await.result(node.stop());
+    }
+  }
+
+  @Test
   void badPoliciesChangeNothing(@TempDir Path dir) throws Exception {
     Node node = TestNodes.start(TestNodes.config(dir, List.of()));
     try {
