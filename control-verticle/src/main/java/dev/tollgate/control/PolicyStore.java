@@ -127,7 +127,8 @@ public final class PolicyStore {
     Policy resolved = Htpasswd.resolve(policy);
     int version = entries.isEmpty() ? 1 : current().version() + 1;
     Entry entry = new Entry(version, who, at, resolved.withVersion(version));
-    AtomicFiles.write(dir.resolve("v" + version + ".json"), entry.toJson().encodePrettily(), false);
+    // 0600: a policy holds password hashes.
+    AtomicFiles.write(dir.resolve("v" + version + ".json"), entry.toJson().encodePrettily(), true);
     entries.add(entry);
     while (entries.size() > KEPT) {
       Entry old = entries.remove(0);

@@ -56,6 +56,10 @@ class PolicyApiTest {
       HttpResponse<String> put = put(node, DENY_EXAMPLE, "if-match", "\"1\"");
       assertEquals(200, put.statusCode(), put.body());
       assertEquals(2, new JsonObject(put.body()).getInteger("version"));
+      assertEquals(
+          java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE),
+          Files.getPosixFilePermissions(dir.resolve("policy").resolve("v2.json")),
+          "policy files hold password hashes");
       assertEquals("\"2\"", put.headers().firstValue("etag").orElseThrow());
 
       HttpResponse<String> got = call(node, "GET", "/v1/policy", null);
@@ -116,7 +120,13 @@ class PolicyApiTest {
 
       assertEquals(400, put(node, "{not json").statusCode());
       assertEquals(415, call(node, "PUT", "/v1/policy", "{}", "content-type", "text/plain").statusCode());
-      assertEquals(413, put(node, "{\"x\": \"" + "a".repeat(1100 * 1024) + "\"}").statusCode());
+      HttpResponse<String> tooBig = put(node, "{\"x\": \"" + "a".repeat(1100 * 1024) + "\"}");
+      assertEquals(413, tooBig.statusCode());
+      assertTrue(new JsonObject(tooBig.body()).getString("error").contains("larger"), tooBig.body());
+      HttpResponse<String> missingFile =
+          call(node, "POST", "/v1/policy/validate", "{\"auth\": {\"htpasswd\": \"/nonexistent/htpasswd\"}}", "content-type", "application/json");
+      assertEquals(400, missingFile.statusCode(), "validate reads the htpasswd file as a PUT does");
+      assertEquals("auth.htpasswd", new JsonObject(missingFile.body()).getString("path"));
 
       HttpResponse<String> validate = call(node, "POST", "/v1/policy/validate", DENY_EXAMPLE, "content-type", "application/json");
       assertEquals(200, validate.statusCode(), validate.body());

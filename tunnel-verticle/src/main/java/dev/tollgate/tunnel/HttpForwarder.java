@@ -64,9 +64,10 @@ public final class HttpForwarder {
    * @param clientIp the client's IP, for {@code X-Forwarded-For} when switched on
    * @param clientAddress the client's address ({@code ip:port}), for the tunnel registry on upgrades
    * @param bytes the user's byte bucket: response bodies are shaped by it (null: unlimited)
+   * @param user the authenticated user, or null: an upgraded connection is registered as theirs
    */
   public Future<Void> forward(
-      HttpServerRequest request, Target target, String pathAndQuery, String clientIp, String clientAddress, TokenBucket bytes) {
+      HttpServerRequest request, Target target, String pathAndQuery, String clientIp, String clientAddress, TokenBucket bytes, String user) {
     boolean upgrade = request.version() != HttpVersion.HTTP_2 && HopByHop.isUpgrade(request.headers());
     MultiMap headers = HttpHeaders.headers();
     HopByHop.copy(request.headers(), headers, upgrade, DROP_UP);
@@ -88,7 +89,7 @@ public final class HttpForwarder {
     return client
         .request(ro)
         .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
-        .compose(upstream -> upgrade ? switchProtocols(request, upstream, target, clientAddress) : exchange(request, upstream, bytes));
+        .compose(upstream -> upgrade ? switchProtocols(request, upstream, target, clientAddress, new TunnelOwner(user, bytes, () -> {})) : exchange(request, upstream, bytes));
   }
 
   private Future<Void> exchange(HttpServerRequest request, HttpClientRequest upstream, TokenBucket bytes) {
@@ -179,7 +180,7 @@ public final class HttpForwarder {
   }
 
   private Future<Void> switchProtocols(
-      HttpServerRequest request, HttpClientRequest upstream, Target target, String clientAddress) {
+      HttpServerRequest request, HttpClientRequest upstream, Target target, String clientAddress, TunnelOwner owner) {
     request.resume();
     return upstream
         .connect()
@@ -197,7 +198,7 @@ public final class HttpForwarder {
                   .map(
                       clientSocket -> {
                         registry.open(
-                            io.vertx.core.Vertx.currentContext(), clientAddress, target, clientSocket, r.netSocket(), TunnelOwner.NONE);
+                            io.vertx.core.Vertx.currentContext(), clientAddress, target, clientSocket, r.netSocket(), owner);
                         return null;
                       });
             });

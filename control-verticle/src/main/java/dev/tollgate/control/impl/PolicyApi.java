@@ -1,6 +1,7 @@
 package dev.tollgate.control.impl;
 
 import dev.tollgate.common.Addresses;
+import dev.tollgate.common.policy.Htpasswd;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.PolicyException;
 import dev.tollgate.control.PolicyStore;
@@ -41,6 +42,7 @@ public final class PolicyApi {
 
   public void mount(Router router) {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY);
+    router.errorHandler(413, rc -> error(rc, 413, "the policy is larger than " + MAX_BODY + " bytes", null));
     router.get("/v1/policy").handler(this::get);
     router.put("/v1/policy").handler(body).handler(this::put);
     router.post("/v1/policy/validate").handler(body).handler(this::validate);
@@ -88,9 +90,20 @@ public final class PolicyApi {
   }
 
   private void validate(RoutingContext rc) {
-    if (parse(rc) != null) {
-      rc.response().putHeader("content-type", "application/json").end(new JsonObject().put("valid", true).encode());
+    Policy policy = parse(rc);
+    if (policy == null) {
+      return;
     }
+    // The same checks as a PUT, the htpasswd file included (read on a worker).
+    vertx.executeBlocking(() -> Htpasswd.resolve(policy), false)
+        .onSuccess(p -> rc.response().putHeader("content-type", "application/json").end(new JsonObject().put("valid", true).encode()))
+        .onFailure(e -> {
+          if (e instanceof PolicyException pe) {
+            error(rc, 400, pe.getMessage(), pe.path());
+          } else {
+            error(rc, 500, "cannot validate the policy: " + e.getMessage(), null);
+          }
+        });
   }
 
   private void history(RoutingContext rc) {

@@ -71,7 +71,7 @@ public final class ForwardHandler {
     TokenBucket bytes = limiter.bytes(user, limits, System.nanoTime());
     dialer
         .resolve(host, port)
-        .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp, client, bytes))
+        .compose(t -> forwarder.forward(request, t, pathAndQuery, clientIp, client, bytes, user))
         .onSuccess(v -> accessLog.log(record, request.response().getStatusCode(), request.bytesRead(), request.response().bytesWritten()))
         .onFailure(e -> Exchanges.fail(request, record, accessLog, e));
   }
