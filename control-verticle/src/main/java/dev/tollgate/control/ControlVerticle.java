@@ -1,7 +1,7 @@
 package dev.tollgate.control;
 
 import dev.tollgate.common.HostPort;
-import dev.tollgate.tunnel.TunnelVerticle;
+import dev.tollgate.common.Addresses;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -80,7 +80,7 @@ public final class ControlVerticle extends VerticleBase {
 
   private void listTunnels(RoutingContext rc) {
     vertx.eventBus()
-        .<JsonObject>request(TunnelVerticle.LIST, new JsonObject())
+        .<JsonObject>request(Addresses.TUNNELS_LIST, new JsonObject())
         .map(Message::body)
         .onSuccess(body -> json(rc, 200, body))
         .onFailure(e -> json(rc, 503, new JsonObject().put("error", "tunnel registry did not answer: " + e.getMessage())));
@@ -88,7 +88,7 @@ public final class ControlVerticle extends VerticleBase {
 
   private void killTunnel(RoutingContext rc) {
     vertx.eventBus()
-        .<JsonObject>request(TunnelVerticle.KILL, new JsonObject().put("id", rc.pathParam("id")))
+        .<JsonObject>request(Addresses.TUNNELS_KILL, new JsonObject().put("id", rc.pathParam("id")))
         .map(Message::body)
         .onSuccess(body -> {
           boolean killed = body.getBoolean("killed", false);

@@ -65,7 +65,7 @@ public final class Node {
 
   /** Starts a node with {@code ingressInstances} ingress verticles (tests use one). */
   public static Future<Node> start(NodeConfig config, int ingressInstances) {
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    Vertx vertx = Vertx.vertx(new VertxOptions());
     Node node = new Node(vertx, config);
     // On failure, close Vert.x without waiting on it: a continuation would land on a stopped loop.
     return node.deploy(ingressInstances).recover(e -> {

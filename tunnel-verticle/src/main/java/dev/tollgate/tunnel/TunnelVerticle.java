@@ -14,13 +14,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Owns the node's tunnel registry on the control plane: sweeps it for idle and lifetime timeouts
- * and answers {@value #LIST} and {@value #KILL} on the event bus; applies a new policy to open
+ * and answers the tunnel listing and kill addresses of {@link Addresses} on the event bus; applies a new policy to open
  * tunnels when it asks for that. Bytes never pass through here.
  */
 public final class TunnelVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(TunnelVerticle.class);
-  public static final String LIST = Addresses.TUNNELS_LIST;
-  public static final String KILL = Addresses.TUNNELS_KILL;
 
   private final TunnelRegistry registry;
   private final Supplier<NodeConfig.Timeouts> timeouts;
@@ -47,7 +45,7 @@ public final class TunnelVerticle extends VerticleBase {
     });
     var list =
         vertx.eventBus()
-            .<JsonObject>consumer(LIST)
+            .<JsonObject>consumer(Addresses.TUNNELS_LIST)
             .handler(
                 m ->
                     m.reply(
@@ -56,7 +54,7 @@ public final class TunnelVerticle extends VerticleBase {
                             .put("tunnels", new JsonArray(registry.list().stream().map(TunnelInfo::toJson).toList()))));
     var kill =
         vertx.eventBus()
-            .<JsonObject>consumer(KILL)
+            .<JsonObject>consumer(Addresses.TUNNELS_KILL)
             .handler(m -> m.reply(new JsonObject().put("killed", registry.kill(m.body().getString("id", ""), "killed by operator"))));
     var changed =
         vertx.eventBus()
