@@ -15,12 +15,13 @@ final class ConfigReader {
 
   private static final Map<String, Set<String>> KNOWN =
       Map.of(
-          "", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog"),
+          "", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster"),
+          "cluster", Set.of("enabled", "listen", "members"),
           "accessLog", Set.of("file", "format"),
           "proxy", Set.of("listen", "tls", "xForwardedFor", "maxHeaderSize", "maxUriLength"),
           "proxy.tls", Set.of("listen", "cert", "key"),
           "control", Set.of("listen", "token"),
-          "node", Set.of("name", "dataDir"),
+          "node", Set.of("name", "dataDir", "drainTimeout"),
           "network", Set.of("allowPrivate", "connectPorts"),
           "timeouts", Set.of("connect", "idle", "maxLifetime", "header"));
 
@@ -39,6 +40,7 @@ final class ConfigReader {
     JsonObject network = section(root, "network");
     JsonObject timeouts = section(root, "timeouts");
     JsonObject accessLog = section(root, "accessLog");
+    JsonObject cluster = section(root, "cluster");
     String format = string(accessLog, "format", "accessLog.format", "json");
     if (!format.equals("json") && !format.equals("squid")) {
       throw new ConfigException("accessLog.format", "json or squid, got '" + format + "'");
@@ -74,7 +76,32 @@ final class ConfigReader {
             duration(timeouts, "header", NodeConfig.Timeouts.DEFAULT_HEADER)),
         path(root, "policy", "policy"),
         path(accessLog, "file", "accessLog.file"),
-        format);
+        format,
+        cluster(cluster),
+        node.getValue("drainTimeout") == null ? NodeConfig.DEFAULT_DRAIN_TIMEOUT : Durations.parse("node.drainTimeout", node.getValue("drainTimeout")));
+  }
+
+  private static NodeConfig.Cluster cluster(JsonObject cluster) {
+    boolean enabled = bool(cluster, "enabled", "cluster.enabled", false);
+    HostPort listen = hostPort(cluster, "listen", "cluster.listen", NodeConfig.Cluster.DEFAULT_LISTEN);
+    if (IpLiterals.parse(listen.host()) == null) {
+      throw new ConfigException("cluster.listen", "use an IP address (the interface Hazelcast binds), got '" + listen.host() + "'");
+    }
+    if (listen.port() == 0) {
+      throw new ConfigException("cluster.listen", "needs a fixed port: the other members find this node by it");
+    }
+    List<HostPort> members = new ArrayList<>();
+    JsonArray a = array(cluster, "members", "cluster.members");
+    if (a != null) {
+      for (int i = 0; i < a.size(); i++) {
+        try {
+          members.add(HostPort.parse(String.valueOf(a.getValue(i))));
+        } catch (IllegalArgumentException e) {
+          throw new ConfigException("cluster.members[" + i + "]", e.getMessage());
+        }
+      }
+    }
+    return new NodeConfig.Cluster(enabled, listen, members);
   }
 
   private static void checkKeys(String path, JsonObject o) {

@@ -29,6 +29,8 @@ import java.util.Set;
  * @param policySeed a policy JSON file that seeds the policy store when it is empty, or null
  * @param accessLogFile where access-log lines go, or null for standard output
  * @param accessLogFormat {@code json} or {@code squid}
+ * @param cluster whether and how this node joins a cluster
+ * @param drainTimeout how long open tunnels may run on after a drain starts
  */
 public record NodeConfig(
     HostPort proxyListen,
@@ -47,7 +49,9 @@ public record NodeConfig(
     Timeouts timeouts,
     Path policySeed,
     Path accessLogFile,
-    String accessLogFormat) {
+    String accessLogFormat,
+    Cluster cluster,
+    Duration drainTimeout) {
 
   public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
   public static final String DEFAULT_CONTROL_LISTEN = "127.0.0.1:9090";
@@ -56,6 +60,29 @@ public record NodeConfig(
   public static final int DEFAULT_MAX_URI_LENGTH = 8 * 1024;
   public static final int MIN_CONTROL_TOKEN_LENGTH = 16;
   public static final List<Integer> DEFAULT_CONNECT_PORTS = List.of(443);
+  public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
+  /**
+   * Cluster membership. Without {@code enabled} no Hazelcast is started at all.
+   *
+   * @param enabled whether the node joins a cluster
+   * @param listen the interface and port Hazelcast binds (only that interface)
+   * @param members the members to join by TCP-IP (multicast is never used); may include this node
+   */
+  public record Cluster(boolean enabled, HostPort listen, List<HostPort> members) {
+    public static final String DEFAULT_LISTEN = "127.0.0.1:5701";
+
+    public Cluster {
+      members = List.copyOf(members);
+    }
+
+    JsonObject toJson() {
+      return new JsonObject()
+          .put("enabled", enabled)
+          .put("listen", listen.toString())
+          .put("members", new JsonArray(members.stream().map(HostPort::toString).toList()));
+    }
+  }
 
   /**
    * Every timeout of the data path.
@@ -129,7 +156,8 @@ public record NodeConfig(
     return root
         .put("proxy", proxy)
         .put("control", control())
-        .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()))
+        .put("cluster", cluster.toJson())
+        .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()).put("drainTimeout", Durations.format(drainTimeout)))
         .put(
             "network",
             new JsonObject()

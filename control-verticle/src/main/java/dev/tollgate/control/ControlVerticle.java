@@ -1,60 +1,76 @@
 package dev.tollgate.control;
 
-import dev.tollgate.common.HostPort;
 import dev.tollgate.common.Addresses;
+import dev.tollgate.control.cluster.ClusterMembers;
+import dev.tollgate.control.cluster.LimitsGossip;
+import dev.tollgate.control.cluster.TunnelLimits;
+import dev.tollgate.control.impl.PolicyApi;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
-import dev.tollgate.common.policy.Policy;
-import dev.tollgate.control.impl.PolicyApi;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 
 /**
- * The control listener: {@code /healthz}, {@code /readyz} and the {@code /v1} API. Tunnel
- * listings and kills go to the tunnel verticle over the event bus (control only, never bytes).
+ * The control listener: {@code /healthz}, {@code /readyz} and the {@code /v1} API, and the node's
+ * share of the cluster's control plane: policy versions, cluster-wide limits, the member list.
+ * Tunnel listings and kills go to every node's tunnel verticle over the event bus (control only,
+ * never bytes).
  */
 public final class ControlVerticle extends VerticleBase {
-  private final HostPort listen;
+  private final ControlSetup setup;
   private final byte[] token;
-  private final AtomicBoolean ready;
-  private final PolicyStore policyStore;
-  private final AtomicReference<Policy> policy;
   private HttpServer server;
+  private PolicyService policies;
+  private ClusterMembers members;
+  private LimitsGossip gossip;
 
-  /**
-   * @param listen where the control API listens
-   * @param token the bearer token that everything under {@code /v1} requires
-   * @param ready the node's readiness, reported by {@code /readyz}
-   * @param policyStore the node's policy versions
-   * @param policy the policy in force, swapped when a new version is accepted
-   */
-  public ControlVerticle(HostPort listen, String token, AtomicBoolean ready, PolicyStore policyStore, AtomicReference<Policy> policy) {
-    this.listen = listen;
-    this.policyStore = policyStore;
-    this.policy = policy;
-    this.token = ("Bearer " + token).getBytes(StandardCharsets.US_ASCII);
-    this.ready = ready;
+  public ControlVerticle(ControlSetup setup) {
+    this.setup = setup;
+    this.token = ("Bearer " + setup.token()).getBytes(StandardCharsets.US_ASCII);
   }
 
   @Override
   public Future<?> start() {
+    policies = new PolicyService(vertx, setup.policyStore(), setup.policy(), setup.clustered(), setup.node());
+    members = new ClusterMembers(vertx, setup.node(), setup.clustered(), setup.status());
+    TunnelLimits tunnelLimits = new TunnelLimits(setup.node(), setup.limiter(), setup.registry(), members);
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.POLICY_APPLIED, m -> tunnelLimits.apply(setup.policy().get()));
+    Future<Void> cluster = Future.succeededFuture();
+    if (setup.clustered()) {
+      gossip = new LimitsGossip(vertx, setup.node(), setup.limiter(), setup.policy());
+      cluster = gossip.start();
+    }
     Router router = Router.router(vertx);
     router.get("/healthz").handler(rc -> json(rc, 200, new JsonObject().put("status", "ok")));
-    router.get("/readyz").handler(rc -> ready(rc));
+    router.get("/readyz").handler(this::ready);
     router.route("/v1/*").handler(this::authenticate);
+    router.get("/v1/cluster").handler(rc -> members.describe().onComplete(ar -> answer(rc, ar.result(), ar.cause())));
     router.get("/v1/tunnels").handler(this::listTunnels);
     router.delete("/v1/tunnels/:id").handler(this::killTunnel);
-    new PolicyApi(vertx, policyStore, policy).mount(router);
+    router.delete("/v1/tunnels").handler(this::killUserTunnels);
+    router.post("/v1/drain").handler(this::drain);
+    new PolicyApi(vertx, policies).mount(router);
     router.route().last().handler(rc -> json(rc, 404, new JsonObject().put("error", "no such endpoint")));
     server = vertx.createHttpServer().requestHandler(router);
-    return server.listen(listen.port(), listen.host());
+    return cluster
+        .compose(v -> policies.start())
+        .compose(v -> members.start())
+        .compose(v -> server.listen(setup.listen().port(), setup.listen().host()));
+  }
+
+  /** Leaves the cluster's member list and stops reporting usage (the node is going away). */
+  public Future<Void> leave() {
+    Future<Void> g = gossip == null ? Future.succeededFuture() : gossip.stop();
+    return g.compose(v -> members.leave());
   }
 
   /** The bound port (useful with port 0 in tests). */
@@ -74,27 +90,83 @@ public final class ControlVerticle extends VerticleBase {
   }
 
   private void ready(RoutingContext rc) {
-    boolean r = ready.get();
-    json(rc, r ? 200 : 503, new JsonObject().put("status", r ? "ready" : "not ready"));
+    boolean r = setup.ready().get();
+    json(rc, r ? 200 : 503, new JsonObject().put("status", r ? "ready" : setup.status().get().getString("state")));
   }
 
+  /** Every node's tunnels (optionally one user's), oldest first; partial when a node did not answer. */
   private void listTunnels(RoutingContext rc) {
-    vertx.eventBus()
-        .<JsonObject>request(Addresses.TUNNELS_LIST, new JsonObject())
-        .map(Message::body)
-        .onSuccess(body -> json(rc, 200, body))
-        .onFailure(e -> json(rc, 503, new JsonObject().put("error", "tunnel registry did not answer: " + e.getMessage())));
+    JsonObject ask = new JsonObject();
+    String user = rc.request().getParam("user");
+    if (user != null) {
+      ask.put("user", user);
+    }
+    members.ask(Addresses.TUNNELS_LIST, ask).onComplete(ar -> {
+      if (ar.failed()) {
+        answer(rc, null, ar.cause());
+        return;
+      }
+      List<JsonObject> tunnels = new ArrayList<>();
+      ar.result().replies().values().forEach(r -> r.getJsonArray("tunnels").forEach(t -> tunnels.add((JsonObject) t)));
+      tunnels.sort(Comparator.comparing(t -> Instant.parse(t.getString("openedAt"))));
+      json(rc, 200, new JsonObject().put("node", setup.node()).put("tunnels", new JsonArray(new ArrayList<>(tunnels))).mergeIn(ar.result().completeness()));
+    });
   }
 
+  /** Closes the tunnel on whichever node holds it. */
   private void killTunnel(RoutingContext rc) {
-    vertx.eventBus()
-        .<JsonObject>request(Addresses.TUNNELS_KILL, new JsonObject().put("id", rc.pathParam("id")))
-        .map(Message::body)
-        .onSuccess(body -> {
-          boolean killed = body.getBoolean("killed", false);
-          json(rc, killed ? 200 : 404, killed ? body : new JsonObject().put("error", "no such tunnel"));
-        })
-        .onFailure(e -> json(rc, 503, new JsonObject().put("error", "tunnel registry did not answer: " + e.getMessage())));
+    members.ask(Addresses.TUNNELS_KILL, new JsonObject().put("id", rc.pathParam("id"))).onComplete(ar -> {
+      if (ar.failed()) {
+        answer(rc, null, ar.cause());
+        return;
+      }
+      JsonObject body = killed(ar.result());
+      if (body.getInteger("killed") > 0) {
+        json(rc, 200, body.put("id", rc.pathParam("id")));
+      } else {
+        json(rc, 404, body.put("error", "no such tunnel"));
+      }
+    });
+  }
+
+  /** {@code DELETE /v1/tunnels?user=NAME}: closes every tunnel of that user on every node. */
+  private void killUserTunnels(RoutingContext rc) {
+    String user = rc.request().getParam("user");
+    if (user == null || user.isEmpty()) {
+      json(rc, 400, new JsonObject().put("error", "name the user: DELETE /v1/tunnels?user=NAME").put("path", "user"));
+      return;
+    }
+    members.ask(Addresses.TUNNELS_KILL, new JsonObject().put("user", user)).onComplete(ar -> {
+      if (ar.failed()) {
+        answer(rc, null, ar.cause());
+      } else {
+        json(rc, 200, killed(ar.result()).put("user", user));
+      }
+    });
+  }
+
+  private static JsonObject killed(ClusterMembers.Answers answers) {
+    int total = 0;
+    JsonObject byNode = new JsonObject();
+    for (var e : answers.replies().entrySet()) {
+      int n = e.getValue().getInteger("killed", 0);
+      total += n;
+      byNode.put(e.getKey(), n);
+    }
+    return new JsonObject().put("killed", total).put("nodes", byNode).mergeIn(answers.completeness());
+  }
+
+  private void drain(RoutingContext rc) {
+    setup.drain().get();
+    json(rc, 202, new JsonObject().put("node", setup.node()).put("state", "draining"));
+  }
+
+  private static void answer(RoutingContext rc, JsonObject body, Throwable failure) {
+    if (failure != null) {
+      json(rc, 503, new JsonObject().put("error", "the cluster did not answer: " + failure.getMessage()));
+    } else {
+      json(rc, 200, body);
+    }
   }
 
   private static void json(RoutingContext rc, int status, JsonObject body) {

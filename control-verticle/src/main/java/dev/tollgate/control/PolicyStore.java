@@ -40,8 +40,16 @@ public final class PolicyStore {
    * @param policy the validated policy, carrying {@code version}
    */
   public record Entry(int version, String who, Instant at, Policy policy) {
-    JsonObject toJson() {
+    /** The stored form, also what goes over the cluster. */
+    public JsonObject toJson() {
       return new JsonObject().put("version", version).put("who", who).put("at", at.toString()).put("policy", policy.toJson());
+    }
+
+    /** Reads {@link #toJson()}'s form; the policy is validated again. */
+    public static Entry fromJson(JsonObject json) {
+      Policy p = Policy.fromJson(json.getJsonObject("policy"));
+      int version = json.getInteger("version");
+      return new Entry(version, json.getString("who"), Instant.parse(json.getString("at")), p.withVersion(version));
     }
 
     /** History listing form: no policy body. */
@@ -88,9 +96,7 @@ public final class PolicyStore {
           continue;
         }
         try {
-          JsonObject json = new JsonObject(Files.readString(f));
-          Policy p = Policy.fromJson(json.getJsonObject("policy"));
-          entries.add(new Entry(json.getInteger("version"), json.getString("who"), Instant.parse(json.getString("at")), p));
+          entries.add(Entry.fromJson(new JsonObject(Files.readString(f))));
         } catch (RuntimeException e) {
           LOG.warn("ignoring unreadable policy file {}: {}", f, e.getMessage());
         }
@@ -124,8 +130,18 @@ public final class PolicyStore {
    * file must be able to read it now ({@link PolicyException} otherwise, nothing stored).
    */
   public Entry accept(Policy policy, String who, Instant at) throws IOException {
+    return acceptAs(entries.isEmpty() ? 1 : current().version() + 1, policy, who, at);
+  }
+
+  /**
+   * Stores {@code policy} as {@code version}, which must be above the current one (a cluster
+   * numbers versions across nodes, so a node may skip some), and makes it current.
+   */
+  public Entry acceptAs(int version, Policy policy, String who, Instant at) throws IOException {
+    if (!entries.isEmpty() && version <= current().version()) {
+      throw new IllegalArgumentException("version " + version + " is not above the current " + current().version());
+    }
     Policy resolved = Htpasswd.resolve(policy);
-    int version = entries.isEmpty() ? 1 : current().version() + 1;
     Entry entry = new Entry(version, who, at, resolved.withVersion(version));
     // 0600: a policy holds password hashes.
     AtomicFiles.write(dir.resolve("v" + version + ".json"), entry.toJson().encodePrettily(), true);

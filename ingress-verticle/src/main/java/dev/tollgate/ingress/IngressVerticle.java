@@ -94,6 +94,14 @@ public final class IngressVerticle extends VerticleBase {
         .setHttp2ClearTextEnabled(false);
   }
 
+  /**
+   * Stops accepting connections (a drain): kept-alive connections are closed once idle, and the
+   * rest at the latest after {@code timeout}. Callable from any thread.
+   */
+  public Future<Void> stopAccepting(Duration timeout) {
+    return Future.join(servers.stream().map(s -> s.shutdown(timeout.toMillis(), TimeUnit.MILLISECONDS)).toList()).mapEmpty();
+  }
+
   /** The ports the listeners actually bound (useful with port 0 in tests). */
   public List<Integer> boundPorts() {
     return servers.stream().map(HttpServer::actualPort).toList();

@@ -22,9 +22,11 @@ final class Cli {
       Options:
         --config FILE              YAML config file (keys: proxy.listen, proxy.tls.listen,
                                    proxy.tls.cert, proxy.tls.key, control.listen, node.name,
-                                   node.dataDir, network.allowPrivate, network.connectPorts,
-                                   timeouts.connect, timeouts.idle, timeouts.maxLifetime,
-                                   timeouts.header, policy); options below override it
+                                   node.dataDir, node.drainTimeout, network.allowPrivate,
+                                   network.connectPorts, timeouts.connect, timeouts.idle,
+                                   timeouts.maxLifetime, timeouts.header, policy,
+                                   accessLog.file, accessLog.format, cluster.enabled,
+                                   cluster.listen, cluster.members); options below override it
         --proxy-listen HOST:PORT   plain proxy listener, HTTP/1.1 and h2c (proxy.listen)
         --proxy-tls-listen HOST:PORT
                                    HTTPS proxy listener, h2 and HTTP/1.1 by ALPN
@@ -37,6 +39,11 @@ final class Cli {
                                    (network.allowPrivate); repeatable
         --policy FILE              policy JSON that seeds the policy store when it is
                                    empty (policy)
+        --cluster                  join a cluster through Hazelcast (cluster.enabled)
+        --cluster-listen HOST:PORT interface and port Hazelcast binds (cluster.listen,
+                                   default 127.0.0.1:5701)
+        --cluster-members HOST:PORT[,HOST:PORT...]
+                                   members to join by TCP-IP (cluster.members); repeatable
         --help                     print this help and exit
       """;
 
@@ -54,6 +61,7 @@ final class Cli {
     Path config = null;
     JsonObject o = new JsonObject();
     List<String> allow = new ArrayList<>();
+    List<String> members = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       String name = arg;
@@ -68,6 +76,10 @@ final class Cli {
       }
       if (!name.startsWith("--")) {
         throw new ConfigException(arg, "unexpected argument (see --help)");
+      }
+      if (name.equals("--cluster") && value == null) {
+        section(o, "cluster").put("enabled", true);
+        continue;
       }
       if (value == null) {
         if (i + 1 >= args.length) {
@@ -84,11 +96,17 @@ final class Cli {
         case "--node-name" -> section(o, "node").put("name", value);
         case "--allow-private" -> allow.add(value);
         case "--policy" -> o.put("policy", value);
+        case "--cluster" -> section(o, "cluster").put("enabled", Boolean.parseBoolean(value));
+        case "--cluster-listen" -> section(o, "cluster").put("listen", value);
+        case "--cluster-members" -> members.addAll(List.of(value.split(",")));
         default -> throw new ConfigException(name, "unknown option (see --help)");
       }
     }
     if (!allow.isEmpty()) {
       section(o, "network").put("allowPrivate", new JsonArray(new ArrayList<>(allow)));
+    }
+    if (!members.isEmpty()) {
+      section(o, "cluster").put("members", new JsonArray(members.stream().map(String::trim).filter(m -> !m.isEmpty()).toList()));
     }
     return new Cli(false, config, o);
   }

@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
 
 /** {@code ./tollgate}: parses the command line, starts a node, and stops it cleanly (exit 0) on SIGTERM/SIGINT. */
 public final class Main {
-  private static final long STOP_TIMEOUT_SECONDS = 30;
+  /** What the shutdown may take beyond the drain timeout (closing Vert.x, leaving the cluster). */
+  private static final long STOP_MARGIN_SECONDS = 20;
 
   private Main() {}
 
@@ -42,15 +43,18 @@ public final class Main {
       System.exit(1);
       return;
     }
-    // SIGTERM and SIGINT run shutdown hooks; this one stops the node gracefully and then ends the
+    // A drain asked for through the API ends the process too, by the same orderly way as SIGTERM.
+    node.drained().onSuccess(v -> new Thread(() -> System.exit(0), "tollgate-exit").start());
+    // SIGTERM and SIGINT run shutdown hooks; this one drains the node, stops it and then ends the
     // JVM with status 0, the answer to an orderly stop (the JVM's own would be 128+signal).
+    long limit = config.drainTimeout().toSeconds() + STOP_MARGIN_SECONDS;
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
-                  log.info("shutting down: closing listeners and tunnels");
+                  log.info("shutting down: draining, then closing listeners and tunnels");
                   try {
-                    node.stop().toCompletionStage().toCompletableFuture().get(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                    node.drain().compose(v -> node.stop()).toCompletionStage().toCompletableFuture().get(limit, TimeUnit.SECONDS);
                     log.info("stopped");
                     Runtime.getRuntime().halt(0);
                   } catch (Exception e) {

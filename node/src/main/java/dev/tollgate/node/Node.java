@@ -6,6 +6,8 @@ import dev.tollgate.common.NodeConfig;
 import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.TimeoutsInForce;
+import dev.tollgate.common.Durations;
+import dev.tollgate.control.ControlSetup;
 import dev.tollgate.control.ControlVerticle;
 import dev.tollgate.control.PolicyStore;
 import dev.tollgate.ingress.auth.ProxyAuthenticator;
@@ -17,6 +19,10 @@ import dev.tollgate.tunnel.TunnelRegistry;
 import dev.tollgate.tunnel.TunnelVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
@@ -49,6 +55,10 @@ public final class Node {
   private PolicyStore policyStore;
   private AccessLog accessLog;
   private final AtomicReference<Policy> policy = new AtomicReference<>(Policy.empty());
+  private final UserLimiter limiter = new UserLimiter();
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private final Promise<Void> drained = Promise.promise();
+  private volatile Instant startedAt;
   private int proxyPort;
   private int proxyTlsPort = -1;
 
@@ -63,14 +73,19 @@ public final class Node {
     return start(config, Runtime.getRuntime().availableProcessors());
   }
 
-  /** Starts a node with {@code ingressInstances} ingress verticles (tests use one). */
+  /**
+   * Starts a node with {@code ingressInstances} ingress verticles (tests use one); clustered
+   * through Hazelcast when the config enables it, else with no Hazelcast at all.
+   */
   public static Future<Node> start(NodeConfig config, int ingressInstances) {
-    Vertx vertx = Vertx.vertx(new VertxOptions());
-    Node node = new Node(vertx, config);
-    // On failure, close Vert.x without waiting on it: a continuation would land on a stopped loop.
-    return node.deploy(ingressInstances).recover(e -> {
-      vertx.close();
-      return Future.failedFuture(e);
+    Future<Vertx> built = config.cluster().enabled() ? Clustering.start(config, new VertxOptions()) : Future.succeededFuture(Vertx.vertx(new VertxOptions()));
+    return built.compose(vertx -> {
+      Node node = new Node(vertx, config);
+      // On failure, close Vert.x without waiting on it: a continuation would land on a stopped loop.
+      return node.deploy(ingressInstances).recover(e -> {
+        vertx.close();
+        return Future.failedFuture(e);
+      });
     });
   }
 
@@ -78,7 +93,20 @@ public final class Node {
     return vertx
         .executeBlocking(this::prepare)
         .compose(setup -> {
-          control = new ControlVerticle(config.controlListen(), token.value(), ready, policyStore, policy);
+          control =
+              new ControlVerticle(
+                  new ControlSetup(
+                      config.controlListen(),
+                      token.value(),
+                      config.nodeName(),
+                      config.cluster().enabled(),
+                      ready,
+                      this::status,
+                      policyStore,
+                      policy,
+                      setup.limiter(),
+                      registry,
+                      this::drain));
           return vertx
               .deployVerticle(new TunnelVerticle(config.nodeName(), registry, new TimeoutsInForce(config.timeouts(), policy), policy))
               .compose(id -> vertx.deployVerticle(control))
@@ -94,6 +122,7 @@ public final class Node {
                   proxyTlsPort = ports.get(1);
                 }
                 setup.self().listeners(bound());
+                startedAt = Instant.now();
                 ready.set(true);
                 LOG.info("tollgate ready: {}", describe());
                 return this;
@@ -116,7 +145,7 @@ public final class Node {
       key = Buffer.buffer(pem.key());
     }
     return new IngressSetup(
-        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx), new UserLimiter(), accessLog);
+        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx), limiter, accessLog);
   }
 
   private List<SelfAddresses.Bound> bound() {
@@ -155,6 +184,9 @@ public final class Node {
     s.append(" control-token=").append(token.source());
     s.append(" policy=v").append(policyStore.current().version());
     s.append(" data=").append(config.dataDir());
+    if (config.cluster().enabled()) {
+      s.append(" cluster=").append(config.cluster().listen());
+    }
     return s.toString();
   }
 
@@ -162,7 +194,70 @@ public final class Node {
     return new HostPort(host, port).toString();
   }
 
-  /** Stops accepting, closes tunnels (the tunnel verticle's stop) and listeners, and closes Vert.x. */
+  /** This node's status, as {@code /v1/cluster} lists it. */
+  private JsonObject status() {
+    Instant started = startedAt;
+    String state = draining.get() ? (drained.future().isComplete() ? "drained" : "draining") : ready.get() ? "ready" : "starting";
+    JsonObject s = new JsonObject()
+        .put("name", config.nodeName())
+        .put("proxy", hostPort(config.proxyListen().host(), proxyPort))
+        .put("control", control == null ? null : hostPort(config.controlListen().host(), control.actualPort()))
+        .put("state", state)
+        .put("policyVersion", policy.get().version())
+        .put("tunnels", registry.size());
+    if (config.cluster().enabled()) {
+      s.put("cluster", config.cluster().listen().toString());
+    }
+    if (started != null) {
+      s.put("startedAt", started.toString()).put("uptimeSeconds", Duration.between(started, Instant.now()).toSeconds());
+    }
+    return s;
+  }
+
+  /**
+   * Drains the node (once; later calls return the same future): {@code /readyz} turns 503 at once,
+   * the proxy listeners stop accepting, open tunnels get the drain timeout to finish and are then
+   * closed, and the node leaves the cluster's member list. Completes when all of that is done.
+   */
+  public Future<Void> drain() {
+    if (!draining.compareAndSet(false, true)) {
+      return drained.future();
+    }
+    ready.set(false);
+    Duration timeout = config.drainTimeout();
+    LOG.info("draining: no new connections; {} open tunnel(s) get {} to finish", registry.size(), Durations.format(timeout));
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<Future<Void>> listeners = ingress.stream().map(v -> v.stopAccepting(timeout)).toList();
+    Promise<Void> tunnelsDone = Promise.promise();
+    waitForTunnels(deadline, tunnelsDone);
+    Future.join(listeners)
+        .transform(ar -> tunnelsDone.future())
+        .compose(v -> control.leave())
+        .onComplete(ar -> {
+          LOG.info("drained");
+          drained.tryComplete();
+        });
+    return drained.future();
+  }
+
+  private void waitForTunnels(long deadline, Promise<Void> done) {
+    if (registry.size() == 0) {
+      done.tryComplete();
+    } else if (System.nanoTime() - deadline >= 0) {
+      LOG.info("drain timeout: closing {} tunnel(s)", registry.size());
+      registry.closeAll("node drained");
+      done.tryComplete();
+    } else {
+      vertx.setTimer(100, t -> waitForTunnels(deadline, done));
+    }
+  }
+
+  /** Completes once a drain has finished. */
+  public Future<Void> drained() {
+    return drained.future();
+  }
+
+  /** Stops accepting, closes tunnels (the tunnel verticle's stop) and listeners, and closes Vert.x (leaving the cluster). */
   public Future<Void> stop() {
     ready.set(false);
     return vertx.close().andThen(ar -> {

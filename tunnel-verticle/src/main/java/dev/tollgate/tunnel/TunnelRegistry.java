@@ -62,6 +62,31 @@ public final class TunnelRegistry {
     return true;
   }
 
+  /** Closes every tunnel of {@code user}; returns how many. */
+  public int killUser(String user, String reason) {
+    int n = 0;
+    for (Tunnel t : tunnels.values()) {
+      if (user.equals(t.user())) {
+        t.close(reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Closes {@code user}'s newest tunnels until at most {@code keep} remain on this node; returns how many it closed. */
+  public int trimUser(String user, int keep, String reason) {
+    List<Tunnel> mine = tunnels.values().stream()
+        .filter(t -> user.equals(t.user()))
+        .sorted(Comparator.comparingLong(Tunnel::openedNanos).reversed())
+        .toList();
+    int close = Math.max(0, mine.size() - keep);
+    for (int i = 0; i < close; i++) {
+      mine.get(i).close(reason);
+    }
+    return close;
+  }
+
   /** Closes every tunnel (node shutdown). */
   public void closeAll(String reason) {
     tunnels.values().forEach(t -> t.close(reason));

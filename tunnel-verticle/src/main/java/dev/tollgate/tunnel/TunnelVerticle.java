@@ -43,32 +43,41 @@ public final class TunnelVerticle extends VerticleBase {
       NodeConfig.Timeouts t = timeouts.get();
       registry.sweep(System.nanoTime(), t.idle(), t.maxLifetime());
     });
-    var list =
-        vertx.eventBus()
-            .<JsonObject>consumer(Addresses.TUNNELS_LIST)
-            .handler(
-                m ->
-                    m.reply(
-                        new JsonObject()
-                            .put("node", node)
-                            .put("tunnels", new JsonArray(registry.list().stream().map(TunnelInfo::toJson).toList()))));
-    var kill =
-        vertx.eventBus()
-            .<JsonObject>consumer(Addresses.TUNNELS_KILL)
-            .handler(m -> m.reply(new JsonObject().put("killed", registry.kill(m.body().getString("id", ""), "killed by operator"))));
-    var changed =
-        vertx.eventBus()
-            .<JsonObject>consumer(Addresses.POLICY_CHANGED)
-            .handler(m -> {
-              Policy p = policy.get();
-              if (p.enforceOnOpenTunnels()) {
-                int closed = registry.enforce(p);
-                if (closed > 0) {
-                  LOG.info("policy v{} closed {} open tunnel(s) it now denies", p.version(), closed);
-                }
-              }
-            });
-    return Future.all(list.completion(), kill.completion(), changed.completion());
+    var eb = vertx.eventBus();
+    // Each address twice: node-local (this node's control API) and by name (the cluster's fan-out).
+    var consumers = java.util.List.of(
+        eb.<JsonObject>localConsumer(Addresses.TUNNELS_LIST, m -> m.reply(list(m.body()))),
+        eb.<JsonObject>consumer(Addresses.of(Addresses.TUNNELS_LIST, node), m -> m.reply(list(m.body()))),
+        eb.<JsonObject>localConsumer(Addresses.TUNNELS_KILL, m -> m.reply(kill(m.body()))),
+        eb.<JsonObject>consumer(Addresses.of(Addresses.TUNNELS_KILL, node), m -> m.reply(kill(m.body()))),
+        eb.<JsonObject>localConsumer(Addresses.POLICY_APPLIED, m -> {
+          Policy p = policy.get();
+          if (p.enforceOnOpenTunnels()) {
+            int closed = registry.enforce(p);
+            if (closed > 0) {
+              LOG.info("policy v{} closed {} open tunnel(s) it now denies", p.version(), closed);
+            }
+          }
+        }));
+    return Future.all(consumers.stream().map(c -> c.completion()).toList());
+  }
+
+  /** {@code {}} lists all; {@code {"user": NAME}} that user's. */
+  private JsonObject list(JsonObject request) {
+    String user = request.getString("user");
+    return new JsonObject()
+        .put("node", node)
+        .put("tunnels", new JsonArray(registry.list().stream().filter(t -> user == null || user.equals(t.user())).map(TunnelInfo::toJson).toList()));
+  }
+
+  /** {@code {"id": ID}} or {@code {"user": NAME}}: closes those tunnels, answers how many. */
+  private JsonObject kill(JsonObject request) {
+    String user = request.getString("user");
+    int killed = user != null
+        ? registry.killUser(user, "user's tunnels closed by operator")
+        : registry.kill(request.getString("id", ""), "killed by operator") ? 1 : 0;
+    return new JsonObject().put("node", node).put("killed", killed);
+
   }
 
   @Override

@@ -1,11 +1,10 @@
 package dev.tollgate.control.impl;
 
-import dev.tollgate.common.Addresses;
 import dev.tollgate.common.policy.Htpasswd;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.PolicyException;
+import dev.tollgate.control.PolicyService;
 import dev.tollgate.control.PolicyStore;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -13,31 +12,24 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.time.Instant;
-import java.util.concurrent.atomic.AtomicReference;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code /v1/policy}: read, replace (with {@code If-Match}), validate, history and rollback. A
  * policy that does not validate is answered 400 with the path of the bad field and changes
- * nothing; an accepted one is stored, swapped in atomically and announced on
- * {@value #CHANGED}.
+ * nothing; an accepted one goes through {@link PolicyService} (stored, swapped in atomically,
+ * shared with the cluster).
  */
 public final class PolicyApi {
-  /** Published with {@code {"version": N}} after a new policy is in force. */
-  public static final String CHANGED = Addresses.POLICY_CHANGED;
   static final long MAX_BODY = 1024 * 1024;
-  private static final Logger LOG = LoggerFactory.getLogger(PolicyApi.class);
 
   private final Vertx vertx;
   private final PolicyStore store;
-  private final AtomicReference<Policy> inForce;
+  private final PolicyService service;
 
-  public PolicyApi(Vertx vertx, PolicyStore store, AtomicReference<Policy> inForce) {
+  public PolicyApi(Vertx vertx, PolicyService service) {
     this.vertx = vertx;
-    this.store = store;
-    this.inForce = inForce;
+    this.service = service;
+    this.store = service.store();
   }
 
   public void mount(Router router) {
@@ -60,28 +52,14 @@ public final class PolicyApi {
     if (policy == null) {
       return;
     }
-    String ifMatch = rc.request().getHeader("if-match");
-    String who = who(rc);
-    vertx.executeBlocking(() -> {
-          // Serialised on the worker: the If-Match check and the write see the same current version.
-          synchronized (store) {
-            if (ifMatch != null && !ifMatch.equals(etag(store.current().version())) && !ifMatch.equals("*")) {
-              return null;
-            }
-            return store.accept(policy, who, Instant.now());
-          }
-        }, true)
-        .onSuccess(entry -> {
-          if (entry == null) {
-            error(rc, 412, "the policy changed since version " + ifMatch + "; now " + etag(store.current().version()), null);
-          } else {
-            inForce(entry);
-            rc.response().setStatusCode(200).putHeader("etag", etag(entry.version())).putHeader("content-type", "application/json")
-                .end(new JsonObject().put("version", entry.version()).encode());
-          }
-        })
+    service
+        .accept(policy, who(rc), rc.request().getHeader("if-match"))
+        .onSuccess(entry -> rc.response().setStatusCode(200).putHeader("etag", etag(entry.version())).putHeader("content-type", "application/json")
+            .end(new JsonObject().put("version", entry.version()).encode()))
         .onFailure(e -> {
-          if (e instanceof PolicyException pe) {
+          if (e instanceof PolicyService.StaleVersion) {
+            error(rc, 412, e.getMessage(), null);
+          } else if (e instanceof PolicyException pe) {
             error(rc, 400, pe.getMessage(), pe.path());
           } else {
             error(rc, 500, "cannot store the policy: " + e.getMessage(), null);
@@ -125,23 +103,11 @@ public final class PolicyApi {
       return;
     }
     String who = who(rc) + " (rollback to " + version + ")";
-    vertx.executeBlocking(() -> {
-          synchronized (store) {
-            return store.accept(target.get().policy(), who, Instant.now());
-          }
-        }, true)
-        .onSuccess(entry -> {
-          inForce(entry);
-          rc.response().putHeader("etag", etag(entry.version())).putHeader("content-type", "application/json")
-              .end(new JsonObject().put("version", entry.version()).put("rolledBackTo", version).encode());
-        })
+    service
+        .accept(target.get().policy(), who, null)
+        .onSuccess(entry -> rc.response().putHeader("etag", etag(entry.version())).putHeader("content-type", "application/json")
+            .end(new JsonObject().put("version", entry.version()).put("rolledBackTo", version).encode()))
         .onFailure(e -> error(rc, 500, "cannot store the policy: " + e.getMessage(), null));
-  }
-
-  private void inForce(PolicyStore.Entry entry) {
-    inForce.set(entry.policy());
-    vertx.eventBus().publish(CHANGED, new JsonObject().put("version", entry.version()));
-    LOG.info("policy version {} in force ({})", entry.version(), entry.who());
   }
 
   /** The validated policy of the request body, or null after answering 415/400. */
@@ -154,8 +120,11 @@ public final class PolicyApi {
     JsonObject json;
     try {
       json = rc.body().asJsonObject();
-    } catch (DecodeException | ClassCastException e) {
-      error(rc, 400, "the body is not a JSON object: " + e.getMessage(), "");
+    } catch (DecodeException e) {
+      error(rc, 400, "the body is not JSON: " + e.getMessage(), "");
+      return null;
+    } catch (ClassCastException e) {
+      error(rc, 400, "the body is not a JSON object", "");
       return null;
     }
     if (json == null) {
@@ -176,7 +145,7 @@ public final class PolicyApi {
   }
 
   static String etag(int version) {
-    return "\"" + version + "\"";
+    return PolicyService.etag(version);
   }
 
   private static void error(RoutingContext rc, int status, String message, String path) {
