@@ -129,7 +129,7 @@ class PolicyEnforcementTest {
   }
 
   private static JsonObject limitsPolicy() {
-    JsonObject users = new JsonObject().put("alice", hash).put("carol", hash).put("dave", hash);
+    JsonObject users = new JsonObject().put("alice", hash).put("carol", hash).put("dave", hash).put("frank", hash);
     return new JsonObject()
         .put("auth", new JsonObject().put("required", true).put("users", users))
         .put("network", new JsonObject().put("allowPrivate", new JsonArray().add("127.0.0.0/8")))
@@ -137,7 +137,8 @@ class PolicyEnforcementTest {
             .put("users", new JsonObject()
                 .put("alice", new JsonObject().put("maxTunnels", 2))
                 .put("carol", new JsonObject().put("requestsPerSecond", 1).put("burst", 2))
-                .put("dave", new JsonObject().put("bytesPerSecond", 64 * 1024))));
+                .put("dave", new JsonObject().put("bytesPerSecond", 64 * 1024))
+                .put("frank", new JsonObject().put("bytesPerSecond", 128 * 1024))));
   }
 
   @Test
@@ -202,6 +203,32 @@ class PolicyEnforcementTest {
       assertEquals(200, Raw.status(head), head);
       String body = new String(raw.readN(Integer.parseInt(ForwardTest.header(head, "content-length"))), StandardCharsets.UTF_8);
       assertEquals(150_000, new JsonObject(body).getLong("bytes"), "an upload by a shaped user arrives whole");
+    }
+  }
+
+  @Test
+  void aShapedUploadLeavesTheUpstreamConnectionUsable() throws Exception {
+    putPolicy(limitsPolicy());
+    String frank = "Proxy-Authorization: " + basic("frank:s3cret") + "\r\n";
+    byte[] data = new byte[256 * 1024];
+    new java.util.Random(11).nextBytes(data);
+    try (Raw raw = new Raw(node.proxyPort())) {
+      raw.send("POST http://127.0.0.1:" + origin.httpPort() + "/upload HTTP/1.1\r\nHost: x\r\n" + frank + "Content-Length: " + data.length + "\r\n\r\n");
+      raw.send(data);
+      String head = raw.readHead();
+      assertEquals(200, Raw.status(head), head);
+      JsonObject body = new JsonObject(new String(raw.readN(Integer.parseInt(ForwardTest.header(head, "content-length"))), StandardCharsets.UTF_8));
+      assertEquals(data.length, body.getLong("bytes"), "a shaped upload arrives whole");
+      assertEquals(Origin.sha256(data), body.getString("sha256"), "and unchanged");
+    }
+    // Pooled upstream connections, the upload's among them, serve the next requests to the same
+    // origin. Enough requests to reach every ingress instance's pool.
+    for (int i = 0; i < 2 * Runtime.getRuntime().availableProcessors(); i++) {
+      try (Raw raw = new Raw(node.proxyPort())) {
+        String head = raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/hello HTTP/1.1\r\nHost: x\r\n" + frank + "Connection: close\r\n\r\n").readHead();
+        assertEquals(200, Raw.status(head), head);
+        assertEquals("hello", new String(raw.in().readAllBytes(), StandardCharsets.US_ASCII));
+      }
     }
   }
 

@@ -4,10 +4,12 @@ import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.TokenBucket;
 import dev.tollgate.tunnel.impl.Pump;
 import dev.tollgate.tunnel.impl.HopByHop;
+import dev.tollgate.tunnel.impl.Upload;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxException;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
@@ -22,12 +24,13 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * Forwards absolute-form requests to their upstream over pooled keep-alive HTTP/1.1 connections.
- * Bodies stream both ways with backpressure (never buffered whole); hop-by-hop headers are dropped
- * both ways and {@code Via} is added. A protocol upgrade (WebSocket) becomes a registered tunnel
- * after the upstream's 101. One per event loop.
+ * Bodies stream both ways with backpressure (never buffered whole) and are shaped by the user's
+ * byte bucket; hop-by-hop headers are dropped both ways and {@code Via} is added. A protocol
+ * upgrade (WebSocket) becomes a registered tunnel after the upstream's 101. One per event loop.
  */
 public final class HttpForwarder {
   private static final Set<String> DROP_UP = Set.of("expect", "x-forwarded-for-tollgate");
@@ -63,7 +66,7 @@ public final class HttpForwarder {
    * @param pathAndQuery the origin-form target to send upstream ({@code /path?query})
    * @param clientIp the client's IP, for {@code X-Forwarded-For} when switched on
    * @param clientAddress the client's address ({@code ip:port}), for the tunnel registry on upgrades
-   * @param bytes the user's byte bucket: response bodies are shaped by it (null: unlimited)
+   * @param bytes the user's byte bucket: request and response bodies are shaped by it (null: unlimited)
    * @param user the authenticated user, or null: an upgraded connection is registered as theirs
    */
   public Future<Void> forward(
@@ -94,26 +97,22 @@ public final class HttpForwarder {
 
   private Future<Void> exchange(HttpServerRequest request, HttpClientRequest upstream, TokenBucket bytes) {
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    long idle = options.timeouts().get().idle().toMillis();
+    Upload upload = new Upload(vertx, request, upstream, bytes);
     if (hasBody(request, length)) {
       if (length == null) {
         upstream.setChunked(true);
       }
       // The response timeout starts once the body is sent: a long upload is not a silent upstream.
-      // Uploads are not shaped yet: a shaped pump here left the pooled connection unusable for the
-      // next request (see the issue note); the pipe is the proven path.
-      request
-          .pipeTo(upstream)
-          .onSuccess(v -> upstream.idleTimeout(options.timeouts().get().idle().toMillis()))
-          .onFailure(e -> upstream.reset(0, e));
+      upload.sendBody().onSuccess(v -> upstream.idleTimeout(idle)).onFailure(upload::abandon);
     } else {
-      request.resume();
-      upstream.idleTimeout(options.timeouts().get().idle().toMillis());
-      upstream.end();
+      upstream.idleTimeout(idle);
+      upload.sendWithoutBody().onFailure(upload::abandon);
     }
     return upstream
         .response()
         .recover(e -> Future.failedFuture(upstreamFailure(e)))
-        .compose(r -> relayResponse(request, r, bytes));
+        .compose(r -> relayResponse(request, r, bytes, upload::abandon));
   }
 
   private static boolean hasBody(HttpServerRequest request, String length) {
@@ -126,7 +125,9 @@ public final class HttpForwarder {
     return request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
   }
 
-  private Future<Void> relayResponse(HttpServerRequest request, HttpClientResponse upstream, TokenBucket bytes) {
+  /** @param giveUp tears the upstream exchange down when the client leaves mid-response */
+  private Future<Void> relayResponse(
+      HttpServerRequest request, HttpClientResponse upstream, TokenBucket bytes, Consumer<Throwable> giveUp) {
     HttpServerResponse response = request.response();
     response.setStatusCode(upstream.statusCode());
     if (request.version() != HttpVersion.HTTP_2 && upstream.statusMessage() != null) {
@@ -137,15 +138,16 @@ public final class HttpForwarder {
     if (request.method() == HttpMethod.HEAD || upstream.statusCode() == 204 || upstream.statusCode() == 304) {
       return upstream.end().compose(v -> response.end());
     }
-    return relayBody(upstream, response, bytes);
+    return relayBody(upstream, response, bytes, giveUp);
   }
 
   /**
    * Streams the upstream body into the client's response with backpressure and shaping. Unlike a
    * plain pipe it stops cleanly when the client leaves mid-response: chunks Vert.x already queued
-   * are dropped instead of written into a closed response, and the upstream request is reset.
+   * are dropped instead of written into a closed response, and the upstream exchange is given up.
    */
-  private Future<Void> relayBody(HttpClientResponse upstream, HttpServerResponse response, TokenBucket bytes) {
+  private Future<Void> relayBody(
+      HttpClientResponse upstream, HttpServerResponse response, TokenBucket bytes, Consumer<Throwable> giveUp) {
     Promise<Void> done = Promise.promise();
     if (!response.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
       response.setChunked(true);
@@ -153,8 +155,9 @@ public final class HttpForwarder {
     Pump download = new Pump(vertx, upstream, response, n -> {}, bytes, () -> response.closed() || response.ended());
     response.closeHandler(v -> {
       download.stop();
-      upstream.request().reset();
-      done.tryFail("the client left mid-response");
+      VertxException left = new VertxException("the client left mid-response", true);
+      giveUp.accept(left);
+      done.tryFail(left);
     });
     upstream.exceptionHandler(e -> {
       download.stop();
@@ -188,7 +191,7 @@ public final class HttpForwarder {
         .compose(
             r -> {
               if (r.statusCode() != 101) {
-                return relayResponse(request, r, null);
+                return relayResponse(request, r, null, e -> r.request().reset());
               }
               HttpServerResponse response = request.response();
               response.setStatusCode(101);
