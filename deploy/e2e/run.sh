@@ -71,7 +71,8 @@ die() {
 c() { curl -q -sS --connect-timeout 20 --max-time 30 "$@"; }
 
 # ---------------------------------------------------------------------------------------------
-# Cleanup and summary: always runs. Stopping the node is itself a check (SIGTERM -> exit 0, < 10 s).
+# Cleanup and summary: always runs. Stopping the node is itself a check (SIGTERM -> drain, with
+# node.drainTimeout 3 s for open tunnels, then exit 0; < 10 s).
 
 stop_tollgate() {
   [[ -n "$tg_pid" ]] || return 0
@@ -270,6 +271,7 @@ cat >"$tmp/tollgate.yaml" <<EOF
 node:
   name: $NODE_NAME
   dataDir: $tmp/data
+  drainTimeout: 3s
 network:
   allowPrivate: [127.0.0.0/8]
   connectPorts: [443, $ORIGIN_TLS_PORT, $DEAD_PORT]
@@ -602,8 +604,9 @@ pw_hash="$(printf %s "$pw" | "${launch[@]}" hash-password 2>"$out/hash-err")"
 detail="hash-password printed '$pw_hash' $(cat "$out/hash-err")"
 check "hash-password prints a \$2y\$ bcrypt hash" bash -c '[[ "$1" =~ ^\$2y\$[0-9]{2}\$[./A-Za-z0-9]{53}$ ]]' _ "$pw_hash"
 cat >"$tmp/policy-auth.json" <<EOF
-{"auth": {"required": true, "realm": "tollgate e2e", "users": {"e2e-user": "$pw_hash"}},
+{"auth": {"required": true, "realm": "tollgate e2e", "users": {"e2e-user": "$pw_hash", "e2e-slow": "$pw_hash"}},
  "rules": [{"id": "e2e-no-plain-origin", "action": "deny", "hosts": ["127.0.0.1"], "ports": [$ORIGIN_PORT], "methods": ["DELETE"]}],
+ "limits": {"users": {"e2e-slow": {"requestsPerSecond": 1, "burst": 1}}},
  "default": "allow"}
 EOF
 policy_put "$tmp/policy-auth.json" -H 'If-Match: "0"'
@@ -645,6 +648,13 @@ c -x "$PROXY" --proxy-user "e2e-user:$pw" -X DELETE -D "$out/h12h" -o /dev/null 
 detail="status $(code), $(tr -d '\r' <"$out/h12h" | tr '\n' '|') $(cat "$out/err")"
 check "a methods rule denies an authenticated DELETE: 403 naming the rule" \
   bash -c '[[ "$(cat "$1")" == 403 ]] && grep -qi "^X-Tollgate-Reason: *rule e2e-no-plain-origin" "$2"' _ "$out/code" "$out/h12h"
+
+# A user over their request rate: 429 with Retry-After and the reason.
+c -x "$PROXY" --proxy-user "e2e-slow:$pw" -o /dev/null -o /dev/null -w '%{http_code} ' "$ORIGIN/index.html" "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+c -x "$PROXY" --proxy-user "e2e-slow:$pw" -D "$out/h12i" -o /dev/null -w '%{http_code}' "$ORIGIN/index.html" >>"$out/code" 2>>"$out/err"
+detail="statuses $(code), $(tr -d '\r' <"$out/h12i" | tr '\n' '|') $(cat "$out/err")"
+check "a user limited to 1 request/s: 200, then 429 with Retry-After naming the rate limit" \
+  bash -c '[[ "$(cat "$1")" == "200 429 429" ]] && grep -qi "^Retry-After: *[1-9]" "$2" && grep -qi "^X-Tollgate-Reason: *request rate limit" "$2"' _ "$out/code" "$out/h12i"
 
 # A policy that does not validate: 400 naming the bad value's path; nothing changes.
 printf '{"rules": [{"id": "bad-port", "action": "allow", "ports": [70000]}]}' >"$tmp/policy-bad.json"
@@ -692,6 +702,6 @@ for ((i = 0; i < 30; i++)); do
   sleep 0.1
 done
 detail="the client was still connected 3 s after the node stopped"
-check "a tunnel open at shutdown is closed" test -n "$open_done"
+check "a tunnel open at shutdown is closed (at the drain timeout)" test -n "$open_done"
 detail="$(grep -E '^[0-9:.]+ +ERROR ' "$tg_log" | sort | uniq -c | head -n 5 | tr '\n' '|')"
 check "the node logged no ERROR" bash -c '! grep -qE "^[0-9:.]+ +ERROR " "$1"' _ "$tg_log"
