@@ -24,6 +24,7 @@ import java.util.function.Supplier;
  * @param limiter the node's per-user limits (made cluster-wide when clustered)
  * @param registry the node's tunnels
  * @param drain starts draining the node (idempotent); completes when the node has drained
+ * @param metrics the node's metrics in Prometheus' text format, for {@code /metrics}
  */
 public record ControlSetup(
     HostPort listen,
@@ -36,4 +37,5 @@ public record ControlSetup(
     AtomicReference<Policy> policy,
     UserLimiter limiter,
     TunnelRegistry registry,
-    Supplier<Future<Void>> drain) {}
+    Supplier<Future<Void>> drain,
+    Supplier<String> metrics) {}

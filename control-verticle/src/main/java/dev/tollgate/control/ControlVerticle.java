@@ -32,6 +32,7 @@ public final class ControlVerticle extends VerticleBase {
   private PolicyService policies;
   private ClusterMembers members;
   private LimitsGossip gossip;
+  private volatile int memberCount = 1;
 
   public ControlVerticle(ControlSetup setup) {
     this.setup = setup;
@@ -52,6 +53,10 @@ public final class ControlVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.get("/healthz").handler(rc -> json(rc, 200, new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
+    router.get("/metrics").handler(rc -> vertx
+        .executeBlocking(() -> setup.metrics().get(), false)
+        .onSuccess(text -> rc.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(text))
+        .onFailure(rc::fail));
     router.route("/v1/*").handler(this::authenticate);
     router.get("/v1/cluster").handler(rc -> members.describe().onComplete(ar -> answer(rc, ar.result(), ar.cause())));
     router.get("/v1/tunnels").handler(this::listTunnels);
@@ -64,6 +69,7 @@ public final class ControlVerticle extends VerticleBase {
     return cluster
         .compose(v -> policies.start())
         .compose(v -> members.start())
+        .onSuccess(v -> vertx.setPeriodic(2000, id -> members.names().onSuccess(n -> memberCount = n.size())))
         .compose(v -> server.listen(setup.listen().port(), setup.listen().host()));
   }
 
@@ -71,6 +77,11 @@ public final class ControlVerticle extends VerticleBase {
   public Future<Void> leave() {
     Future<Void> g = gossip == null ? Future.succeededFuture() : gossip.stop();
     return g.compose(v -> members.leave());
+  }
+
+  /** Live cluster members as last counted (every 2 s); 1 for a lone node. */
+  public int memberCount() {
+    return memberCount;
   }
 
   /** The bound port (useful with port 0 in tests). */

@@ -2,6 +2,7 @@ package dev.tollgate.ingress;
 
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.NodeConfig;
+import dev.tollgate.common.metrics.ProxyMetrics;
 import dev.tollgate.common.policy.TimeoutsInForce;
 import dev.tollgate.ingress.impl.AllowedPrivate;
 import dev.tollgate.ingress.impl.ConnectHandler;
@@ -38,7 +39,9 @@ public final class IngressVerticle extends VerticleBase {
     NodeConfig config = setup.config();
     NodeConfig.Timeouts timeouts = config.timeouts();
     TimeoutsInForce inForce = new TimeoutsInForce(timeouts, setup.policy());
-    Dialer dialer = new Dialer(vertx, new AllowedPrivate(config.allowPrivate(), setup.policy()), () -> inForce.get().connect(), setup.self());
+    ProxyMetrics metrics = setup.accessLog().metrics();
+    Dialer dialer = new Dialer(vertx, new AllowedPrivate(config.allowPrivate(), setup.policy()), () -> inForce.get().connect(), setup.self(), metrics);
+    watchLoopLag(metrics);
     HttpForwarder forwarder =
         new HttpForwarder(
             vertx,
@@ -74,6 +77,14 @@ public final class IngressVerticle extends VerticleBase {
         vertx.createHttpServer(options)
             .connectionHandler(c -> Http1Guard.install(c, options, timeouts.get().header().toMillis(), detectH2c))
             .requestHandler(handler);
+    if (options.isSsl()) {
+      ProxyMetrics metrics = setup.accessLog().metrics();
+      server.exceptionHandler(e -> {
+        if (e instanceof javax.net.ssl.SSLException || e.getCause() instanceof javax.net.ssl.SSLException) {
+          metrics.handshakeFailure("proxy-tls");
+        }
+      });
+    }
     servers.add(server);
     return server.listen();
   }
@@ -92,6 +103,17 @@ public final class IngressVerticle extends VerticleBase {
         .setIdleTimeout((int) (config.timeouts().idle().plus(config.timeouts().connect()).toMillis()))
         .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
         .setHttp2ClearTextEnabled(false);
+  }
+
+  /** Measures how late a 100 ms timer fires on this verticle's event loop (a blocked loop shows here). */
+  private void watchLoopLag(ProxyMetrics metrics) {
+    long period = 100_000_000L;
+    long[] expected = {System.nanoTime() + period};
+    vertx.setPeriodic(100, id -> {
+      long now = System.nanoTime();
+      metrics.eventLoopLag(Math.max(0, now - expected[0]));
+      expected[0] = now + period;
+    });
   }
 
   /**

@@ -56,13 +56,15 @@ public final class Node {
   private AccessLog accessLog;
   private final AtomicReference<Policy> policy = new AtomicReference<>(Policy.empty());
   private final UserLimiter limiter = new UserLimiter();
+  private final NodeMetrics metrics;
   private final AtomicBoolean draining = new AtomicBoolean();
   private final Promise<Void> drained = Promise.promise();
   private volatile Instant startedAt;
   private int proxyPort;
   private int proxyTlsPort = -1;
 
-  private Node(Vertx vertx, NodeConfig config) {
+  private Node(Vertx vertx, NodeConfig config, NodeMetrics metrics) {
+    this.metrics = metrics;
     this.vertx = vertx;
     this.config = config;
     this.registry = new TunnelRegistry(config.nodeName());
@@ -78,9 +80,14 @@ public final class Node {
    * through Hazelcast when the config enables it, else with no Hazelcast at all.
    */
   public static Future<Node> start(NodeConfig config, int ingressInstances) {
-    Future<Vertx> built = config.cluster().enabled() ? Clustering.start(config, new VertxOptions()) : Future.succeededFuture(Vertx.vertx(new VertxOptions()));
+    NodeMetrics metrics = new NodeMetrics(config.nodeName());
+    VertxOptions options = new VertxOptions().setMetricsOptions(metrics.vertxOptions());
+    Future<Vertx> built =
+        config.cluster().enabled()
+            ? Clustering.start(config, options, metrics.vertxFactory())
+            : Future.succeededFuture(Vertx.builder().with(options).withMetrics(metrics.vertxFactory()).build());
     return built.compose(vertx -> {
-      Node node = new Node(vertx, config);
+      Node node = new Node(vertx, config, metrics);
       // On failure, close Vert.x without waiting on it: a continuation would land on a stopped loop.
       return node.deploy(ingressInstances).recover(e -> {
         vertx.close();
@@ -106,7 +113,8 @@ public final class Node {
                       policy,
                       setup.limiter(),
                       registry,
-                      this::drain));
+                      this::drain,
+                      metrics::scrape));
           return vertx
               .deployVerticle(new TunnelVerticle(config.nodeName(), registry, new TimeoutsInForce(config.timeouts(), policy), policy))
               .compose(id -> vertx.deployVerticle(control))
@@ -123,6 +131,7 @@ public final class Node {
                 }
                 setup.self().listeners(bound());
                 startedAt = Instant.now();
+                metrics.nodeGauges(registry::size, () -> policy.get().version(), () -> ready.get() ? 1 : 0, control::memberCount);
                 ready.set(true);
                 LOG.info("tollgate ready: {}", describe());
                 return this;
@@ -136,7 +145,12 @@ public final class Node {
     token = ControlToken.resolve(config);
     policyStore = PolicyStore.open(config.dataDir().resolve("policy"), config.policySeed());
     policy.set(policyStore.current().policy());
-    accessLog = new AccessLog(config.nodeName(), AccessLog.Format.valueOf(config.accessLogFormat().toUpperCase(java.util.Locale.ROOT)), config.accessLogFile());
+    accessLog =
+        new AccessLog(
+            config.nodeName(),
+            AccessLog.Format.valueOf(config.accessLogFormat().toUpperCase(java.util.Locale.ROOT)),
+            config.accessLogFile(),
+            metrics.proxy());
     Buffer cert = null;
     Buffer key = null;
     if (config.hasTlsListener()) {
@@ -145,7 +159,7 @@ public final class Node {
       key = Buffer.buffer(pem.key());
     }
     return new IngressSetup(
-        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx), limiter, accessLog);
+        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx, metrics.proxy()), limiter, accessLog);
   }
 
   private List<SelfAddresses.Bound> bound() {

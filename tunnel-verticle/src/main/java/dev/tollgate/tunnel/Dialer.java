@@ -4,6 +4,7 @@ import dev.tollgate.common.AddressClassifier;
 import dev.tollgate.common.Cidr;
 import dev.tollgate.common.IpLiterals;
 import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.common.metrics.ProxyMetrics;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -37,11 +38,24 @@ public final class Dialer {
    * @param connectTimeout upstream connect timeout, read per connect (a {@link ProxyFailure.Kind#TIMEOUT} after it)
    * @param isSelf whether an address and port is one of this node's own listeners (a loop)
    */
+  private final ProxyMetrics metrics;
+
   public Dialer(
       Vertx vertx,
       Supplier<List<Cidr>> allowPrivate,
       Supplier<Duration> connectTimeout,
       BiPredicate<InetAddress, Integer> isSelf) {
+    this(vertx, allowPrivate, connectTimeout, isSelf, ProxyMetrics.none());
+  }
+
+  /** @param metrics times every upstream connect */
+  public Dialer(
+      Vertx vertx,
+      Supplier<List<Cidr>> allowPrivate,
+      Supplier<Duration> connectTimeout,
+      BiPredicate<InetAddress, Integer> isSelf,
+      ProxyMetrics metrics) {
+    this.metrics = metrics;
     this.connectTimeout = connectTimeout;
     this.vertx = vertx;
     this.allowPrivate = allowPrivate;
@@ -88,8 +102,10 @@ public final class Dialer {
   public Future<NetSocket> connect(Target target) {
     SocketAddress address = SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress());
     int timeout = (int) Math.min(Integer.MAX_VALUE, connectTimeout.get().toMillis());
+    long start = System.nanoTime();
     return client
         .connect(new ConnectOptions().setRemoteAddress(address).setTimeout(timeout))
+        .andThen(ar -> metrics.upstreamConnect(System.nanoTime() - start, ar.succeeded()))
         .recover(e -> Future.failedFuture(connectFailure(target, e)));
   }
 

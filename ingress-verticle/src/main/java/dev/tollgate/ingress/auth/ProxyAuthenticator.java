@@ -1,6 +1,7 @@
 package dev.tollgate.ingress.auth;
 
 import io.vertx.core.Future;
+import dev.tollgate.common.metrics.ProxyMetrics;
 import io.vertx.core.Vertx;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -19,8 +20,16 @@ public final class ProxyAuthenticator {
   private final CredentialCache cache = new CredentialCache(10_000, TimeUnit.MINUTES.toNanos(5));
   private final FailureBackoff backoff = new FailureBackoff(10_000);
 
+  private final ProxyMetrics metrics;
+
   public ProxyAuthenticator(Vertx vertx) {
+    this(vertx, ProxyMetrics.none());
+  }
+
+  /** @param metrics counts refused logins */
+  public ProxyAuthenticator(Vertx vertx, ProxyMetrics metrics) {
     this.vertx = vertx;
+    this.metrics = metrics;
   }
 
   /**
@@ -56,6 +65,7 @@ public final class ProxyAuthenticator {
   }
 
   private Future<String> fail(String user, String clientIp, String why) {
+    metrics.authFailure();
     long delay = backoff.failed(clientIp, System.nanoTime());
     LOG.warn("proxy authentication failed: client={} user={} reason={} delay={}ms", clientIp, user, why, delay);
     if (delay == 0) {

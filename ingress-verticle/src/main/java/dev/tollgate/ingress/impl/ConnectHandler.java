@@ -90,6 +90,7 @@ public final class ConnectHandler {
               if (early != null) {
                 upstream.write(early);
               }
+              accessLog.metrics().tunnelOpened();
               return registry.open(Vertx.currentContext(), client, target, clientSocket, upstream, owner);
             });
   }

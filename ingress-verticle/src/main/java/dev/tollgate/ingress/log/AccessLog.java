@@ -1,5 +1,6 @@
 package dev.tollgate.ingress.log;
 
+import dev.tollgate.common.metrics.ProxyMetrics;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -38,11 +39,19 @@ public final class AccessLog implements AutoCloseable {
   private final BlockingQueue<String> queue = new ArrayBlockingQueue<>(64 * 1024);
   private final AtomicLong dropped = new AtomicLong();
   private final Thread writer;
+  private final ProxyMetrics metrics;
+
+  /** @param file the file to append to, or null for standard output */
+  public AccessLog(String node, Format format, Path file) throws IOException {
+    this(node, format, file, ProxyMetrics.none());
+  }
 
   /**
    * @param file the file to append to, or null for standard output
+   * @param metrics where every logged exchange is counted too
    */
-  public AccessLog(String node, Format format, Path file) throws IOException {
+  public AccessLog(String node, Format format, Path file, ProxyMetrics metrics) throws IOException {
+    this.metrics = metrics;
     this.node = node;
     this.format = format;
     Writer out =
@@ -57,10 +66,21 @@ public final class AccessLog implements AutoCloseable {
 
   /** Logs a finished exchange: its status and the bytes it moved each way. */
   public void log(AccessRecord r, int status, long bytesUp, long bytesDown) {
+    long duration = System.nanoTime() - r.startNanos;
+    if (status == 200 && "CONNECT".equals(r.method)) {
+      metrics.tunnelClosed(bytesUp, bytesDown, duration);
+    } else {
+      metrics.exchange(r.method, status, duration, r.failure);
+    }
     String line = format == Format.JSON ? json(r, status, bytesUp, bytesDown) : squid(r, status, bytesUp, bytesDown);
     if (!queue.offer(line)) {
       dropped.incrementAndGet();
     }
+  }
+
+  /** The node's metrics, which count what is logged here. */
+  public ProxyMetrics metrics() {
+    return metrics;
   }
 
   /** Lines dropped because the writer could not keep up. */

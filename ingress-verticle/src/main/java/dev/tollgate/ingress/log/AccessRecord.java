@@ -14,6 +14,7 @@ public final class AccessRecord {
   String target = "-";
   String user;
   Decision decision;
+  String failure;
 
   public AccessRecord(String client, String method) {
     this.client = client;
@@ -27,6 +28,12 @@ public final class AccessRecord {
 
   public AccessRecord user(String user) {
     this.user = user;
+    return this;
+  }
+
+  /** The reason of the failure the client was answered with (for the metrics' denial kinds). */
+  public AccessRecord failure(String reason) {
+    this.failure = reason;
     return this;
   }
 

@@ -9,7 +9,9 @@ public final class Exchanges {
 
   public static void fail(HttpServerRequest request, AccessRecord record, AccessLog log, Throwable error) {
     var response = request.response();
-    int status = response.headWritten() ? response.getStatusCode() : FailureResponder.toFailure(error).status();
+    var failure = FailureResponder.toFailure(error);
+    int status = response.headWritten() ? response.getStatusCode() : failure.status();
+    record.failure(failure.reason());
     FailureResponder.respond(request, error)
         .onComplete(ar -> log.log(record, status, request.bytesRead(), response.bytesWritten()));
   }

@@ -1,0 +1,185 @@
+package dev.tollgate.common.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Tollgate's own metrics ({@code tollgate_*} in Prometheus), in one place so that every name and
+ * label is listed here and in the README. Label values are bounded: methods outside the standard
+ * set become {@code OTHER}, statuses become their class ({@code 2xx}), denial reasons a short
+ * kind; no label ever carries a host, an address or a user. Thread-safe and cheap: meters are
+ * looked up in small maps, never created per request beyond the bounded label sets.
+ */
+public final class ProxyMetrics {
+  /** Metrics that go nowhere (tests, tools). */
+  public static ProxyMetrics none() {
+    return new ProxyMetrics(new SimpleMeterRegistry());
+  }
+
+  private static final Set<String> METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
+  private static final Duration[] LATENCY_SLOS = {
+    Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+    Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+    Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)
+  };
+  private static final Duration[] TUNNEL_SLOS = {
+    Duration.ofMillis(100), Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofMinutes(1),
+    Duration.ofMinutes(5), Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(4)
+  };
+
+  private final MeterRegistry registry;
+  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+  private final Map<String, Timer> requestTimers = new ConcurrentHashMap<>();
+  private final Counter bytesUp;
+  private final Counter bytesDown;
+  private final Timer tunnelDuration;
+  private final Timer connectOk;
+  private final Timer connectFailed;
+  private final Timer loopLag;
+  private final Counter authFailures;
+  private final Counter minted;
+  private final Counter cacheHits;
+
+  public ProxyMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    bytesUp = Counter.builder("tollgate.tunnel.bytes").tag("direction", "up").description("bytes relayed client to upstream by tunnels").register(registry);
+    bytesDown = Counter.builder("tollgate.tunnel.bytes").tag("direction", "down").description("bytes relayed upstream to client by tunnels").register(registry);
+    tunnelDuration = Timer.builder("tollgate.tunnel.duration").description("how long tunnels stayed open").serviceLevelObjectives(TUNNEL_SLOS).register(registry);
+    connectOk = connectTimer("ok");
+    connectFailed = connectTimer("failed");
+    loopLag = Timer.builder("tollgate.event.loop.lag").description("how late a 100 ms timer fires on each event loop").serviceLevelObjectives(LATENCY_SLOS).register(registry);
+    authFailures = Counter.builder("tollgate.auth.failures").description("proxy logins refused (wrong password, unknown user)").register(registry);
+    minted = Counter.builder("tollgate.mitm.certificates.minted").description("leaf certificates minted").register(registry);
+    cacheHits = Counter.builder("tollgate.mitm.certificates.cache.hits").description("leaf certificates served from the cache").register(registry);
+    for (String result : new String[] {"ok", "denied", "limited", "failed"}) {
+      counter("tollgate.tunnels.opened", "result", result);
+    }
+    for (String kind : new String[] {"rule", "default", "private-address", "port", "auth", "other"}) {
+      counter("tollgate.policy.denials", "reason", kind);
+    }
+    for (String kind : new String[] {"requests", "tunnels"}) {
+      counter("tollgate.rate.limited", "limit", kind);
+    }
+    counter("tollgate.tls.handshake.failures", "listener", "proxy-tls");
+  }
+
+  private Timer connectTimer(String result) {
+    return Timer.builder("tollgate.upstream.connect").tag("result", result).description("upstream TCP connect time").serviceLevelObjectives(LATENCY_SLOS).register(registry);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  private Counter counter(String name, String tag, String value) {
+    return counters.computeIfAbsent(name + '|' + tag + '|' + value, k -> Counter.builder(name).tag(tag, value).register(registry));
+  }
+
+  /** A gauge read at each scrape. */
+  public void gauge(String name, String description, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).register(registry);
+  }
+
+  /**
+   * A finished forwarded request, or a CONNECT that failed before its tunnel opened, with the
+   * status the client saw.
+   *
+   * @param denial the failure's reason when the status is 403, else null
+   */
+  public void exchange(String method, int status, long durationNanos, String denial) {
+    String m = method == null ? "OTHER" : method.toUpperCase(Locale.ROOT);
+    if (!METHODS.contains(m)) {
+      m = "OTHER";
+    }
+    String statusClass = status / 100 + "xx";
+    boolean connect = m.equals("CONNECT");
+    if (!connect) {
+      String method2 = m;
+      counters.computeIfAbsent("tollgate.requests|" + m + '|' + statusClass, k -> Counter.builder("tollgate.requests")
+          .tag("method", method2)
+          .tag("status_class", statusClass)
+          .description("forwarded requests by method and status class")
+          .register(registry)).increment();
+      requestTimer(statusClass).record(durationNanos, TimeUnit.NANOSECONDS);
+    } else if (status != 200) {
+      counter("tollgate.tunnels.opened", "result", status == 403 || status == 407 ? "denied" : status == 429 ? "limited" : "failed").increment();
+    }
+    if (status == 403) {
+      counter("tollgate.policy.denials", "reason", denialKind(denial)).increment();
+    } else if (status == 407) {
+      counter("tollgate.policy.denials", "reason", "auth").increment();
+    } else if (status == 429) {
+      counter("tollgate.rate.limited", "limit", denial != null && denial.startsWith("tunnel") ? "tunnels" : "requests").increment();
+    }
+  }
+
+  private Timer requestTimer(String statusClass) {
+    return requestTimers.computeIfAbsent(statusClass, c -> Timer.builder("tollgate.request.duration")
+        .tag("status_class", c)
+        .description("forwarded request time, from the request head to the response's end")
+        .serviceLevelObjectives(LATENCY_SLOS)
+        .register(registry));
+  }
+
+  private static String denialKind(String reason) {
+    if (reason == null) {
+      return "other";
+    }
+    String r = reason.toLowerCase(Locale.ROOT);
+    if (r.startsWith("rule ")) {
+      return "rule";
+    }
+    if (r.contains("default")) {
+      return "default";
+    }
+    if (r.contains("private") || r.contains("metadata") || r.contains("loopback") || r.contains("link-local")) {
+      return "private-address";
+    }
+    if (r.contains("port")) {
+      return "port";
+    }
+    return "other";
+  }
+
+  public void tunnelOpened() {
+    counter("tollgate.tunnels.opened", "result", "ok").increment();
+  }
+
+  public void tunnelClosed(long up, long down, long durationNanos) {
+    bytesUp.increment(up);
+    bytesDown.increment(down);
+    tunnelDuration.record(durationNanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void upstreamConnect(long nanos, boolean ok) {
+    (ok ? connectOk : connectFailed).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void authFailure() {
+    authFailures.increment();
+  }
+
+  public void handshakeFailure(String listener) {
+    counter("tollgate.tls.handshake.failures", "listener", listener).increment();
+  }
+
+  public void eventLoopLag(long nanos) {
+    loopLag.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** For interception: a leaf minted, or served from the cache. */
+  public void certificate(boolean minted) {
+    (minted ? this.minted : cacheHits).increment();
+  }
+}
