@@ -14,6 +14,7 @@
 #   TOLLGATE_JAR            the node jar (default node/target/tollgate.jar, built when missing)
 #   TOLLGATE_POLICY         a policy JSON file that seeds an empty cluster
 #   TOLLGATE_ALLOW_PRIVATE  comma-separated CIDRs exempt from the private-address refusal
+#   TOLLGATE_CONNECT_PORTS  comma-separated ports CONNECT may reach (default 443)
 #   TOLLGATE_DRAIN_TIMEOUT  drain timeout of each node (default 30s)
 #   TOLLGATE_LB_PORT        HAProxy's port (default 3128)
 set -euo pipefail
@@ -40,6 +41,9 @@ node_config() {
   for p in "${nodes[@]}"; do members+="\"127.0.0.1:570$p\", "; done
   if [[ -n "${TOLLGATE_ALLOW_PRIVATE:-}" ]]; then
     allow="allowPrivate: [$(sed 's/[^,][^,]*/"&"/g' <<<"$TOLLGATE_ALLOW_PRIVATE")]"
+  fi
+  if [[ -n "${TOLLGATE_CONNECT_PORTS:-}" ]]; then
+    allow="${allow:+$allow, }connectPorts: [$TOLLGATE_CONNECT_PORTS]"
   fi
   cat <<YAML
 proxy: {listen: "127.0.0.1:313$i"}
