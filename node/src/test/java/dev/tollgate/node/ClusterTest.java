@@ -67,10 +67,12 @@ class ClusterTest {
     return new Control(node(i));
   }
 
-  /** alice: maxTunnels; carol: requests a second (burst the same); auth required. */
+  /** alice: maxTunnels; carol: requests a second (burst the same); dora: 200 kB/s; auth required. */
   static JsonObject policy(int aliceTunnels, int carolRate) {
-    JsonObject users = new JsonObject().put("alice", hash).put("carol", hash);
-    JsonObject limits = new JsonObject().put("alice", new JsonObject().put("maxTunnels", aliceTunnels));
+    JsonObject users = new JsonObject().put("alice", hash).put("carol", hash).put("dora", hash);
+    JsonObject limits = new JsonObject()
+        .put("alice", new JsonObject().put("maxTunnels", aliceTunnels))
+        .put("dora", new JsonObject().put("bytesPerSecond", 200_000));
     if (carolRate > 0) {
       limits.put("carol", new JsonObject().put("requestsPerSecond", carolRate).put("burst", carolRate));
     }
@@ -287,5 +289,45 @@ class ClusterTest {
         rate, allowed.get(), 100.0 * allowed.get() / expected, expected, limited.get());
     assertTrue(limited.get() > allowed.get(), "both nodes were pushed past the limit");
     assertTrue(allowed.get() >= expected * 0.9 && allowed.get() <= expected * 1.1, "within 10% of " + expected + ": " + allowed.get());
+  }
+
+  @Test
+  void theByteRateHoldsOverAllNodes() throws Exception {
+    put(0, policy(4, 0));
+    java.util.concurrent.atomic.AtomicLong counted = new java.util.concurrent.atomic.AtomicLong();
+    long warmUpEnd = System.nanoTime() + 2_000_000_000L;
+    long end = warmUpEnd + 10_000_000_000L;
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      int n = i;
+      Thread t = new Thread(() -> {
+        byte[] buffer = new byte[8192];
+        while (System.nanoTime() < end) {
+          try (Raw raw = new Raw(node(n).proxyPort())) {
+            raw.timeout(15_000);
+            String head = raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/bytes?n=20000 HTTP/1.1\r\nHost: x\r\n" + auth("dora") + "Connection: close\r\n\r\n").readHead();
+            assertEquals(200, Raw.status(head), head);
+            int r;
+            while ((r = raw.in().read(buffer)) > 0) {
+              long now = System.nanoTime();
+              if (now > warmUpEnd && now < end) {
+                counted.addAndGet(r);
+              }
+            }
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }
+      });
+      threads.add(t);
+      t.start();
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    long expected = 200_000L * 10;
+    System.out.printf("cluster-wide byte rate 200 kB/s over two nodes, 10 s window: %d bytes (%.1f%% of %d)%n",
+        counted.get(), 100.0 * counted.get() / expected, expected);
+    assertTrue(counted.get() >= expected * 0.9 && counted.get() <= expected * 1.1, "within 10% of " + expected + ": " + counted.get());
   }
 }

@@ -55,4 +55,43 @@ class UserLimiterTest {
     assertEquals(0, l.request("alice", Limits.UNLIMITED, 0), "lifted");
     assertEquals(0, l.request("bob", one, 0));
   }
+
+  @Test
+  void aBucketFollowsANewRateAndOthersSpending() {
+    TokenBucket b = TokenBucket.unlimited(0);
+    assertEquals(0, b.consume(1_000_000, 0), "unlimited: never waits");
+    assertEquals(0, b.drainTaken(), "unlimited spending is not reported");
+    b.reconfigure(1000, 1000, 0);
+    assertEquals(0, b.consume(1000, 0), "limited now, starting full");
+    assertEquals(S, b.consume(1000, 0), "then in debt at the new rate");
+    assertEquals(2000, b.drainTaken(), "what this node spent, for the others");
+    assertEquals(0, b.drainTaken());
+    b.reconfigure(500, 500, S);
+    b.charge(500, S);
+    assertEquals(S, b.consume(0, S), "the debt was paid by then; another node's 500 bytes put it back, paid at the lowered 500/s");
+    assertEquals(0, b.drainTaken(), "a charge is not this node's spending");
+  }
+
+  @Test
+  void otherNodesTunnelsCountAndAreForgottenWhenTheyFallSilent() {
+    UserLimiter l = new UserLimiter();
+    Limits three = new Limits(3, 0, 0, 0);
+    l.applyRemote("n2", java.util.Map.of("alice", new Usage(2, 0, 0)), u -> three, 0);
+    assertTrue(l.acquireTunnel("alice", three, 0));
+    assertFalse(l.acquireTunnel("alice", three, 0), "1 here + 2 on n2 = 3");
+    assertEquals(java.util.List.of("n2"), l.forgetSilent(1));
+    assertTrue(l.acquireTunnel("alice", three, 2), "n2 fell silent: its slots are free");
+    java.util.Map<String, Usage> mine = l.drainUsage();
+    assertEquals(2, mine.get("alice").tunnels());
+  }
+
+  @Test
+  void otherNodesRequestsAreChargedToTheSameBucket() {
+    UserLimiter l = new UserLimiter();
+    Limits ten = new Limits(0, 10, 10, 0);
+    assertEquals(0, l.request("carol", ten, 0));
+    l.applyRemote("n2", java.util.Map.of("carol", new Usage(0, 9, 0)), u -> ten, 0);
+    assertTrue(l.request("carol", ten, 0) > 0, "1 here + 9 there = the burst of 10");
+    assertEquals(1, l.drainUsage().get("carol").requests());
+  }
 }
