@@ -24,6 +24,9 @@ public final class Addresses {
   /** Cluster-wide: each node's usage report for cluster-wide limits (see {@code UserLimiter}). */
   public static final String LIMITS_USAGE = "tollgate.limits.usage";
 
+  /** Node-local: request {@code {}}; reply {@code {"pem": "-----BEGIN CERTIFICATE-----..."}}, the interception CA. */
+  public static final String MITM_CA = "tollgate.mitm.ca";
+
   /** The address of {@code address} on one node. */
   public static String of(String address, String node) {
     return address + "/" + node;

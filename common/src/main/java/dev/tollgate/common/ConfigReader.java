@@ -14,16 +14,18 @@ import java.util.Set;
 final class ConfigReader {
 
   private static final Map<String, Set<String>> KNOWN =
-      Map.of(
-          "", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster"),
-          "cluster", Set.of("enabled", "listen", "members"),
-          "accessLog", Set.of("file", "format"),
-          "proxy", Set.of("listen", "tls", "xForwardedFor", "maxHeaderSize", "maxUriLength"),
-          "proxy.tls", Set.of("listen", "cert", "key"),
-          "control", Set.of("listen", "token"),
-          "node", Set.of("name", "dataDir", "drainTimeout"),
-          "network", Set.of("allowPrivate", "connectPorts"),
-          "timeouts", Set.of("connect", "idle", "maxLifetime", "header"));
+      Map.ofEntries(
+          Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm")),
+          Map.entry("mitm", Set.of("ca")),
+          Map.entry("mitm.ca", Set.of("cert", "key", "keyAlgorithm", "permittedDomains")),
+          Map.entry("cluster", Set.of("enabled", "listen", "members")),
+          Map.entry("accessLog", Set.of("file", "format")),
+          Map.entry("proxy", Set.of("listen", "tls", "xForwardedFor", "maxHeaderSize", "maxUriLength")),
+          Map.entry("proxy.tls", Set.of("listen", "cert", "key")),
+          Map.entry("control", Set.of("listen", "token")),
+          Map.entry("node", Set.of("name", "dataDir", "drainTimeout")),
+          Map.entry("network", Set.of("allowPrivate", "connectPorts")),
+          Map.entry("timeouts", Set.of("connect", "idle", "maxLifetime", "header")));
 
   private final JsonObject root;
 
@@ -41,6 +43,7 @@ final class ConfigReader {
     JsonObject timeouts = section(root, "timeouts");
     JsonObject accessLog = section(root, "accessLog");
     JsonObject cluster = section(root, "cluster");
+    JsonObject ca = section(section(root, "mitm"), "mitm.ca");
     String format = string(accessLog, "format", "accessLog.format", "json");
     if (!format.equals("json") && !format.equals("squid")) {
       throw new ConfigException("accessLog.format", "json or squid, got '" + format + "'");
@@ -78,7 +81,32 @@ final class ConfigReader {
         path(accessLog, "file", "accessLog.file"),
         format,
         cluster(cluster),
+        ca(ca),
         node.getValue("drainTimeout") == null ? NodeConfig.DEFAULT_DRAIN_TIMEOUT : Durations.parse("node.drainTimeout", node.getValue("drainTimeout")));
+  }
+
+  private static NodeConfig.Ca ca(JsonObject ca) {
+    Path cert = path(ca, "cert", "mitm.ca.cert");
+    Path key = path(ca, "key", "mitm.ca.key");
+    if ((cert == null) != (key == null)) {
+      throw new ConfigException(cert == null ? "mitm.ca.cert" : "mitm.ca.key", "cert and key go together");
+    }
+    String algorithm = string(ca, "keyAlgorithm", "mitm.ca.keyAlgorithm", "ec");
+    if (!algorithm.equals("ec") && !algorithm.equals("rsa")) {
+      throw new ConfigException("mitm.ca.keyAlgorithm", "ec (P-256) or rsa (2048), got '" + algorithm + "'");
+    }
+    List<String> domains = new ArrayList<>();
+    JsonArray a = array(ca, "permittedDomains", "mitm.ca.permittedDomains");
+    if (a != null) {
+      for (int i = 0; i < a.size(); i++) {
+        Object v = a.getValue(i);
+        if (!(v instanceof String d) || !d.matches("(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")) {
+          throw new ConfigException("mitm.ca.permittedDomains[" + i + "]", "expected a domain name such as example.com, got " + v);
+        }
+        domains.add(d.toLowerCase(java.util.Locale.ROOT));
+      }
+    }
+    return new NodeConfig.Ca(cert, key, algorithm, domains);
   }
 
   private static NodeConfig.Cluster cluster(JsonObject cluster) {

@@ -30,6 +30,7 @@ import java.util.Set;
  * @param accessLogFile where access-log lines go, or null for standard output
  * @param accessLogFormat {@code json} or {@code squid}
  * @param cluster whether and how this node joins a cluster
+ * @param ca the interception CA: loaded from files, or generated once (per cluster) into the data dir
  * @param drainTimeout how long open tunnels may run on after a drain starts
  */
 public record NodeConfig(
@@ -51,6 +52,7 @@ public record NodeConfig(
     Path accessLogFile,
     String accessLogFormat,
     Cluster cluster,
+    Ca ca,
     Duration drainTimeout) {
 
   public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
@@ -61,6 +63,28 @@ public record NodeConfig(
   public static final int MIN_CONTROL_TOKEN_LENGTH = 16;
   public static final List<Integer> DEFAULT_CONNECT_PORTS = List.of(443);
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
+  /**
+   * The root CA that interception mints leaf certificates from.
+   *
+   * @param cert a PEM CA certificate to use, or null to generate one ({@code ca.pem} in the data dir)
+   * @param key its PEM private key
+   * @param keyAlgorithm {@code ec} (P-256) or {@code rsa} (2048) for a generated CA
+   * @param permittedDomains when not empty, a generated CA may only vouch for these domains (nameConstraints)
+   */
+  public record Ca(Path cert, Path key, String keyAlgorithm, List<String> permittedDomains) {
+    public Ca {
+      permittedDomains = List.copyOf(permittedDomains);
+    }
+
+    JsonObject toJson() {
+      JsonObject o = new JsonObject().put("keyAlgorithm", keyAlgorithm).put("permittedDomains", new JsonArray(permittedDomains));
+      if (cert != null) {
+        o.put("cert", cert.toString()).put("key", key.toString());
+      }
+      return o;
+    }
+  }
 
   /**
    * Cluster membership. Without {@code enabled} no Hazelcast is started at all.
@@ -157,6 +181,7 @@ public record NodeConfig(
         .put("proxy", proxy)
         .put("control", control())
         .put("cluster", cluster.toJson())
+        .put("mitm", new JsonObject().put("ca", ca.toJson()))
         .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()).put("drainTimeout", Durations.format(drainTimeout)))
         .put(
             "network",

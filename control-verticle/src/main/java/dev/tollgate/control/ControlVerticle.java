@@ -63,6 +63,10 @@ public final class ControlVerticle extends VerticleBase {
     router.delete("/v1/tunnels/:id").handler(this::killTunnel);
     router.delete("/v1/tunnels").handler(this::killUserTunnels);
     router.post("/v1/drain").handler(this::drain);
+    router.get("/v1/ca.pem").handler(rc -> vertx.eventBus()
+        .<JsonObject>request(Addresses.MITM_CA, new JsonObject())
+        .onSuccess(m -> rc.response().putHeader("content-type", "application/x-pem-file").end(m.body().getString("pem")))
+        .onFailure(e -> json(rc, 503, new JsonObject().put("error", "no CA: " + e.getMessage()))));
     new PolicyApi(vertx, policies).mount(router);
     router.route().last().handler(rc -> json(rc, 404, new JsonObject().put("error", "no such endpoint")));
     server = vertx.createHttpServer().requestHandler(router);

@@ -15,6 +15,8 @@ final class Cli {
       """
       Usage: tollgate [options]
              tollgate hash-password    (reads a password on stdin, prints its bcrypt hash)
+             tollgate ca export [options]
+                                       (prints the interception CA certificate, PEM)
 
       Runs one Tollgate node. With no options: proxy on 127.0.0.1:3128, control API on
       127.0.0.1:9090, state in ./data.
@@ -26,7 +28,9 @@ final class Cli {
                                    network.connectPorts, timeouts.connect, timeouts.idle,
                                    timeouts.maxLifetime, timeouts.header, policy,
                                    accessLog.file, accessLog.format, cluster.enabled,
-                                   cluster.listen, cluster.members); options below override it
+                                   cluster.listen, cluster.members, mitm.ca.cert, mitm.ca.key,
+                                   mitm.ca.keyAlgorithm, mitm.ca.permittedDomains); options
+                                   below override it
         --proxy-listen HOST:PORT   plain proxy listener, HTTP/1.1 and h2c (proxy.listen)
         --proxy-tls-listen HOST:PORT
                                    HTTPS proxy listener, h2 and HTTP/1.1 by ALPN

@@ -14,10 +14,29 @@ public final class Main {
 
   private Main() {}
 
+  /** {@code tollgate ca export [options]}: prints the node's interception CA certificate (PEM), creating it when absent. */
+  private static int exportCa(String[] args, PrintStream out) {
+    try {
+      out.print(CaSetup.local(Cli.parse(args).config()).certificatePem());
+      out.flush();
+      return 0;
+    } catch (ConfigException e) {
+      System.err.println("tollgate: invalid configuration: " + e.getMessage());
+      return 2;
+    } catch (Exception e) {
+      System.err.println("tollgate: cannot export the CA: " + e.getMessage());
+      return 1;
+    }
+  }
+
   public static void main(String[] args) {
     PrintStream out = System.out;
     if (args.length > 0 && args[0].equals("hash-password")) {
       System.exit(HashPassword.run(System.in, out, System.err));
+      return;
+    }
+    if (args.length > 1 && args[0].equals("ca") && args[1].equals("export")) {
+      System.exit(exportCa(java.util.Arrays.copyOfRange(args, 2, args.length), out));
       return;
     }
     NodeConfig config;

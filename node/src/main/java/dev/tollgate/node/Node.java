@@ -9,6 +9,7 @@ import dev.tollgate.common.policy.TimeoutsInForce;
 import dev.tollgate.common.Durations;
 import dev.tollgate.control.ControlSetup;
 import dev.tollgate.control.ControlVerticle;
+import dev.tollgate.mitm.MitmVerticle;
 import dev.tollgate.control.PolicyStore;
 import dev.tollgate.ingress.auth.ProxyAuthenticator;
 import dev.tollgate.ingress.log.AccessLog;
@@ -51,6 +52,7 @@ public final class Node {
   private final AtomicBoolean ready = new AtomicBoolean();
   private final List<IngressVerticle> ingress = new CopyOnWriteArrayList<>();
   private ControlVerticle control;
+  private MitmVerticle mitm;
   private ControlToken token;
   private PolicyStore policyStore;
   private AccessLog accessLog;
@@ -115,8 +117,12 @@ public final class Node {
                       registry,
                       this::drain,
                       metrics::scrape));
-          return vertx
-              .deployVerticle(new TunnelVerticle(config.nodeName(), registry, new TimeoutsInForce(config.timeouts(), policy), policy))
+          return CaSetup.resolve(vertx, config)
+              .compose(ca -> {
+                mitm = new MitmVerticle(ca);
+                return vertx.deployVerticle(mitm);
+              })
+              .compose(id -> vertx.deployVerticle(new TunnelVerticle(config.nodeName(), registry, new TimeoutsInForce(config.timeouts(), policy), policy)))
               .compose(id -> vertx.deployVerticle(control))
               .compose(id -> vertx.deployVerticle(() -> {
                     IngressVerticle v = new IngressVerticle(setup);
@@ -313,6 +319,11 @@ public final class Node {
   /** The control API's bearer token. */
   public String controlToken() {
     return token.value();
+  }
+
+  /** The interception verticle: its CA and leaf cache. */
+  public MitmVerticle mitm() {
+    return mitm;
   }
 
   public int controlPort() {

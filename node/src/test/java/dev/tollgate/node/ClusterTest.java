@@ -330,4 +330,14 @@ class ClusterTest {
         counted.get(), 100.0 * counted.get() / expected, expected);
     assertTrue(counted.get() >= expected * 0.9 && counted.get() <= expected * 1.1, "within 10% of " + expected + ": " + counted.get());
   }
+
+  @Test
+  void everyNodeMintsFromTheClustersOneCa() throws Exception {
+    String first = control(0).get("/v1/ca.pem").body().getString("text");
+    assertTrue(first.startsWith("-----BEGIN CERTIFICATE-----"), first);
+    for (int i = 0; i < 3; i++) {
+      assertEquals(first, control(i).get("/v1/ca.pem").body().getString("text"), "n" + i + " serves the same CA");
+      assertEquals(first, java.nio.file.Files.readString(dir.resolve("n" + i).resolve("ca.pem")), "n" + i + " keeps a copy on disk");
+    }
+  }
 }
