@@ -39,22 +39,11 @@ cleanup() {
 trap cleanup EXIT
 
 # The origin: nginx serving a small file.
-mkdir -p "$tmp/www" "$tmp/nginx"
+# shellcheck source=deploy/e2e/origin.sh
+source "$here/origin.sh"
+mkdir -p "$tmp/www"
 echo "hello from the origin" > "$tmp/www/hello.txt"
-cat > "$tmp/nginx/nginx.conf" <<NGINX
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx;
-  uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;
-  server { listen 127.0.0.1:$ORIGIN_PORT; root $tmp/www; }
-}
-NGINX
-nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" &
-nginx_pid=$!
+start_origin "$tmp" $ORIGIN_PORT
 
 if ! "$root/deploy/local-cluster.sh" start; then
   not_ok "the local cluster starts"

@@ -49,22 +49,11 @@ detail="$(promtool check rules "$root/deploy/prometheus/alerts.yml" 2>&1 | tail 
 check "promtool check rules deploy/prometheus/alerts.yml" bash -c 'promtool check rules "$0" >/dev/null 2>&1' "$root/deploy/prometheus/alerts.yml"
 
 # Origin: nginx, plain HTTP on 28280 and a plain listener on 28281 that CONNECT tunnels reach.
-mkdir -p "$tmp/www" "$tmp/nginx"
+# shellcheck source=deploy/e2e/origin.sh
+source "$here/origin.sh"
+mkdir -p "$tmp/www"
 echo "hello" > "$tmp/www/hello.txt"
-cat > "$tmp/nginx/nginx.conf" <<NGINX
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx;
-  uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;
-  server { listen 127.0.0.1:28280; listen 127.0.0.1:28281; root $tmp/www; }
-}
-NGINX
-nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" &
-nginx_pid=$!
+start_origin "$tmp" 28280 28281
 
 "$root/deploy/local-cluster.sh" start >"$tmp/cluster.log" 2>&1 || { not_ok "the local cluster starts" "$(tail -3 "$tmp/cluster.log")"; exit 1; }
 ok "the local cluster starts"

@@ -255,24 +255,30 @@ class ClusterTest {
     }
   }
 
-  @Test
-  void theRequestRateHoldsOverAllNodes() throws Exception {
-    int rate = 20;
-    put(2, policy(4, rate));
-    AtomicInteger allowed = new AtomicInteger();
-    AtomicInteger limited = new AtomicInteger();
+  /** One request through a node; counts what it measures when {@code inWindow} says so. */
+  interface Exchange {
+    void run(Raw raw, java.util.function.BooleanSupplier inWindow) throws Exception;
+  }
+
+  /**
+   * Two clients, one on n0 and one on n1, each repeating {@code exchange} on fresh connections
+   * for a 2 s warm-up and then a 10 s window ({@code inWindow} is true inside it).
+   */
+  static void hammerTwoNodes(Exchange exchange) throws InterruptedException {
     long warmUpEnd = System.nanoTime() + 2_000_000_000L;
     long end = warmUpEnd + 10_000_000_000L;
+    java.util.function.BooleanSupplier inWindow = () -> {
+      long now = System.nanoTime();
+      return now > warmUpEnd && now < end;
+    };
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       int n = i;
       Thread t = new Thread(() -> {
         while (System.nanoTime() < end) {
           try (Raw raw = new Raw(node(n).proxyPort())) {
-            int status = Raw.status(raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/hello HTTP/1.1\r\nHost: x\r\n" + auth("carol") + "Connection: close\r\n\r\n").readHead());
-            if (System.nanoTime() > warmUpEnd) {
-              (status == 429 ? limited : allowed).incrementAndGet();
-            }
+            raw.timeout(15_000);
+            exchange.run(raw, inWindow);
           } catch (Exception e) {
             throw new RuntimeException(e);
           }
@@ -284,6 +290,20 @@ class ClusterTest {
     for (Thread t : threads) {
       t.join();
     }
+  }
+
+  @Test
+  void theRequestRateHoldsOverAllNodes() throws Exception {
+    int rate = 20;
+    put(2, policy(4, rate));
+    AtomicInteger allowed = new AtomicInteger();
+    AtomicInteger limited = new AtomicInteger();
+    hammerTwoNodes((raw, inWindow) -> {
+      int status = Raw.status(raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/hello HTTP/1.1\r\nHost: x\r\n" + auth("carol") + "Connection: close\r\n\r\n").readHead());
+      if (inWindow.getAsBoolean()) {
+        (status == 429 ? limited : allowed).incrementAndGet();
+      }
+    });
     int expected = rate * 10;
     System.out.printf("cluster-wide rate limit %d/s over two nodes, 10 s window: %d allowed (%.1f%% of %d), %d refused%n",
         rate, allowed.get(), 100.0 * allowed.get() / expected, expected, limited.get());
@@ -295,36 +315,17 @@ class ClusterTest {
   void theByteRateHoldsOverAllNodes() throws Exception {
     put(0, policy(4, 0));
     java.util.concurrent.atomic.AtomicLong counted = new java.util.concurrent.atomic.AtomicLong();
-    long warmUpEnd = System.nanoTime() + 2_000_000_000L;
-    long end = warmUpEnd + 10_000_000_000L;
-    List<Thread> threads = new ArrayList<>();
-    for (int i = 0; i < 2; i++) {
-      int n = i;
-      Thread t = new Thread(() -> {
-        byte[] buffer = new byte[8192];
-        while (System.nanoTime() < end) {
-          try (Raw raw = new Raw(node(n).proxyPort())) {
-            raw.timeout(15_000);
-            String head = raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/bytes?n=20000 HTTP/1.1\r\nHost: x\r\n" + auth("dora") + "Connection: close\r\n\r\n").readHead();
-            assertEquals(200, Raw.status(head), head);
-            int r;
-            while ((r = raw.in().read(buffer)) > 0) {
-              long now = System.nanoTime();
-              if (now > warmUpEnd && now < end) {
-                counted.addAndGet(r);
-              }
-            }
-          } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-          }
+    hammerTwoNodes((raw, inWindow) -> {
+      String head = raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/bytes?n=20000 HTTP/1.1\r\nHost: x\r\n" + auth("dora") + "Connection: close\r\n\r\n").readHead();
+      assertEquals(200, Raw.status(head), head);
+      byte[] buffer = new byte[8192];
+      int r;
+      while ((r = raw.in().read(buffer)) > 0) {
+        if (inWindow.getAsBoolean()) {
+          counted.addAndGet(r);
         }
-      });
-      threads.add(t);
-      t.start();
-    }
-    for (Thread t : threads) {
-      t.join();
-    }
+      }
+    });
     long expected = 200_000L * 10;
     System.out.printf("cluster-wide byte rate 200 kB/s over two nodes, 10 s window: %d bytes (%.1f%% of %d)%n",
         counted.get(), 100.0 * counted.get() / expected, expected);

@@ -79,21 +79,9 @@ class MetricsTest {
       assertEquals(200, Raw.status(raw.send("CONNECT 127.0.0.1:" + origin.echoPort() + " HTTP/1.1\r\nHost: x\r\n\r\n").readHead()));
       raw.send("ping");
       raw.readN(4);
-      ClusterTest.await(() -> {
-        try {
-          return value(scrape(), "tollgate_tunnels_active{node=\"test-node\"}") == 1;
-        } catch (Exception e) {
-          return false;
-        }
-      }, "one active tunnel");
+      awaitActiveTunnels(1);
     }
-    ClusterTest.await(() -> {
-      try {
-        return value(scrape(), "tollgate_tunnels_active{node=\"test-node\"}") == 0;
-      } catch (Exception e) {
-        return false;
-      }
-    }, "no active tunnel");
+    awaitActiveTunnels(0);
     JsonObject required = new Control(node).get("/v1/policy").body();
     required.getJsonObject("auth").put("required", true);
     assertEquals(200, new Control(node).put("/v1/policy", required).status());
@@ -116,6 +104,16 @@ class MetricsTest {
     assertTrue(after.contains("tollgate_event_loop_lag_seconds_count"), "event-loop lag");
     assertTrue(after.contains("jvm_memory_used_bytes") && after.contains("vertx_http_server_requests_total"), "JVM and Vert.x metrics too");
     assertTrue(!after.contains("www.denied.test") && !after.contains("127.0.0.1:" + origin.httpPort()), "no host or address label");
+  }
+
+  private static void awaitActiveTunnels(int n) throws InterruptedException {
+    ClusterTest.await(() -> {
+      try {
+        return value(scrape(), "tollgate_tunnels_active{node=\"test-node\"}") == n;
+      } catch (Exception e) {
+        return false;
+      }
+    }, n + " active tunnel(s)");
   }
 
   private static double delta(String before, String after, String series) {
