@@ -16,7 +16,7 @@ final class ConfigReader {
   private static final Map<String, Set<String>> KNOWN =
       Map.ofEntries(
           Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm")),
-          Map.entry("mitm", Set.of("ca")),
+          Map.entry("mitm", Set.of("ca", "upstreamTrust")),
           Map.entry("mitm.ca", Set.of("cert", "key", "keyAlgorithm", "permittedDomains")),
           Map.entry("cluster", Set.of("enabled", "listen", "members")),
           Map.entry("accessLog", Set.of("file", "format")),
@@ -43,7 +43,8 @@ final class ConfigReader {
     JsonObject timeouts = section(root, "timeouts");
     JsonObject accessLog = section(root, "accessLog");
     JsonObject cluster = section(root, "cluster");
-    JsonObject ca = section(section(root, "mitm"), "mitm.ca");
+    JsonObject mitm = section(root, "mitm");
+    JsonObject ca = section(mitm, "mitm.ca");
     String format = string(accessLog, "format", "accessLog.format", "json");
     if (!format.equals("json") && !format.equals("squid")) {
       throw new ConfigException("accessLog.format", "json or squid, got '" + format + "'");
@@ -81,11 +82,21 @@ final class ConfigReader {
         path(accessLog, "file", "accessLog.file"),
         format,
         cluster(cluster),
-        ca(ca),
+        ca(ca, mitm),
         node.getValue("drainTimeout") == null ? NodeConfig.DEFAULT_DRAIN_TIMEOUT : Durations.parse("node.drainTimeout", node.getValue("drainTimeout")));
   }
 
-  private static NodeConfig.Ca ca(JsonObject ca) {
+  private static NodeConfig.Ca ca(JsonObject ca, JsonObject mitm) {
+    List<Path> trust = new ArrayList<>();
+    JsonArray t = array(mitm, "upstreamTrust", "mitm.upstreamTrust");
+    if (t != null) {
+      for (int i = 0; i < t.size(); i++) {
+        if (!(t.getValue(i) instanceof String f) || f.isBlank()) {
+          throw new ConfigException("mitm.upstreamTrust[" + i + "]", "expected the path of a PEM CA file, got " + t.getValue(i));
+        }
+        trust.add(Path.of(f));
+      }
+    }
     Path cert = path(ca, "cert", "mitm.ca.cert");
     Path key = path(ca, "key", "mitm.ca.key");
     if ((cert == null) != (key == null)) {
@@ -106,7 +117,7 @@ final class ConfigReader {
         domains.add(d.toLowerCase(java.util.Locale.ROOT));
       }
     }
-    return new NodeConfig.Ca(cert, key, algorithm, domains);
+    return new NodeConfig.Ca(cert, key, algorithm, domains, trust);
   }
 
   private static NodeConfig.Cluster cluster(JsonObject cluster) {

@@ -71,10 +71,12 @@ public record NodeConfig(
    * @param key its PEM private key
    * @param keyAlgorithm {@code ec} (P-256) or {@code rsa} (2048) for a generated CA
    * @param permittedDomains when not empty, a generated CA may only vouch for these domains (nameConstraints)
+   * @param upstreamTrust PEM CA files trusted for intercepted upstreams, besides the JVM's trust store
    */
-  public record Ca(Path cert, Path key, String keyAlgorithm, List<String> permittedDomains) {
+  public record Ca(Path cert, Path key, String keyAlgorithm, List<String> permittedDomains, List<Path> upstreamTrust) {
     public Ca {
       permittedDomains = List.copyOf(permittedDomains);
+      upstreamTrust = List.copyOf(upstreamTrust);
     }
 
     JsonObject toJson() {
@@ -181,7 +183,7 @@ public record NodeConfig(
         .put("proxy", proxy)
         .put("control", control())
         .put("cluster", cluster.toJson())
-        .put("mitm", new JsonObject().put("ca", ca.toJson()))
+        .put("mitm", new JsonObject().put("ca", ca.toJson()).put("upstreamTrust", new JsonArray(ca.upstreamTrust().stream().map(Path::toString).toList())))
         .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()).put("drainTimeout", Durations.format(drainTimeout)))
         .put(
             "network",

@@ -21,6 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * @param authenticator proxy authentication (bcrypt off the loop, cached)
  * @param limiter per-user tunnel, request-rate and bandwidth limits
  * @param accessLog one line per forwarded request and per tunnel
+ * @param leaves the interception leaf cache (available once the node's mitm verticle runs)
+ * @param upstreamTrust trust anchors for intercepted upstreams (the JVM's plus mitm.upstreamTrust)
  */
 public record IngressSetup(
     NodeConfig config,
@@ -31,4 +33,6 @@ public record IngressSetup(
     AtomicReference<Policy> policy,
     ProxyAuthenticator authenticator,
     UserLimiter limiter,
-    AccessLog accessLog) {}
+    AccessLog accessLog,
+    java.util.function.Supplier<dev.tollgate.mitm.LeafCache> leaves,
+    io.vertx.core.net.TrustOptions upstreamTrust) {}

@@ -8,6 +8,7 @@ import dev.tollgate.ingress.impl.AllowedPrivate;
 import dev.tollgate.ingress.impl.ConnectHandler;
 import dev.tollgate.ingress.impl.ForwardHandler;
 import dev.tollgate.ingress.impl.Http1Guard;
+import dev.tollgate.ingress.impl.Interception;
 import dev.tollgate.ingress.impl.ProxyHandler;
 import dev.tollgate.tunnel.Dialer;
 import dev.tollgate.tunnel.ForwardOptions;
@@ -29,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 public final class IngressVerticle extends VerticleBase {
   private final IngressSetup setup;
   private final List<HttpServer> servers = new ArrayList<>();
+  private Interception interception;
 
   public IngressVerticle(IngressSetup setup) {
     this.setup = setup;
@@ -48,9 +50,19 @@ public final class IngressVerticle extends VerticleBase {
             new ForwardOptions(
                 config.nodeName(), config.xForwardedFor(), inForce, Duration.ofSeconds(60), 256),
             setup.registry());
+    interception =
+        new Interception(
+            vertx,
+            new HttpForwarder(vertx, new ForwardOptions(config.nodeName(), config.xForwardedFor(), inForce, Duration.ofSeconds(60), 256), setup.registry(), setup.upstreamTrust()),
+            dialer,
+            setup.registry(),
+            setup.leaves(),
+            setup.policy(),
+            setup.limiter(),
+            setup.accessLog());
     ProxyHandler handler =
         new ProxyHandler(
-            new ConnectHandler(dialer, setup.registry(), config.connectPorts(), setup.limiter(), setup.accessLog()),
+            new ConnectHandler(dialer, setup.registry(), config.connectPorts(), setup.limiter(), setup.accessLog(), interception),
             new ForwardHandler(dialer, forwarder, config.nodeName(), setup.limiter(), setup.accessLog()),
             setup.policy(),
             setup.authenticator(),
@@ -67,7 +79,7 @@ public final class IngressVerticle extends VerticleBase {
               .setKeyCertOptions(new PemKeyCertOptions().setCertValue(setup.tlsCertPem()).setKeyValue(setup.tlsKeyPem()));
       listening.add(listen(tls, handler, inForce));
     }
-    return Future.all(listening);
+    return interception.start(timeouts.header().toMillis()).compose(v -> Future.all(listening));
   }
 
   private Future<HttpServer> listen(HttpServerOptions options, ProxyHandler handler, TimeoutsInForce timeouts) {

@@ -165,7 +165,8 @@ public final class Node {
       key = Buffer.buffer(pem.key());
     }
     return new IngressSetup(
-        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx, metrics.proxy()), limiter, accessLog);
+        config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx, metrics.proxy()), limiter, accessLog,
+        () -> mitm.leaves(), UpstreamTrust.load(config.ca().upstreamTrust()));
   }
 
   private List<SelfAddresses.Bound> bound() {

@@ -22,6 +22,7 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.core.net.TrustOptions;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -40,13 +41,22 @@ public final class HttpForwarder {
   private final HttpClientAgent client;
   private final TunnelRegistry registry;
   private final Vertx vertx;
+  private final boolean tls;
 
   public HttpForwarder(Vertx vertx, ForwardOptions options, TunnelRegistry registry) {
+    this(vertx, options, registry, null);
+  }
+
+  /**
+   * @param tlsTrust with it, every upstream is reached over TLS, its certificate verified against
+   *     these trust anchors and the request's host name (SNI is that name); null: plain HTTP
+   */
+  public HttpForwarder(Vertx vertx, ForwardOptions options, TunnelRegistry registry, TrustOptions tlsTrust) {
     this.vertx = vertx;
     this.options = options;
     this.registry = registry;
-    this.client =
-        vertx.createHttpClient(
+    this.tls = tlsTrust != null;
+    HttpClientOptions clientOptions =
             new HttpClientOptions()
                 .setProtocolVersion(HttpVersion.HTTP_1_1)
                 .setKeepAlive(true)
@@ -54,8 +64,12 @@ public final class HttpForwarder {
                 .setTcpNoDelay(true)
                 .setMaxInitialLineLength(16 * 1024)
                 .setMaxHeaderSize(64 * 1024)
-                .setDecompressionSupported(false),
-            new PoolOptions().setHttp1MaxSize(options.maxPerUpstream()).setMaxWaitQueueSize(4096));
+                .setDecompressionSupported(false);
+    if (tls) {
+      // Verification is never switched off: the trust anchors and the host name are checked.
+      clientOptions.setSsl(true).setVerifyHost(true).setForceSni(true).setTrustOptions(tlsTrust);
+    }
+    this.client = vertx.createHttpClient(clientOptions, new PoolOptions().setHttp1MaxSize(options.maxPerUpstream()).setMaxWaitQueueSize(4096));
   }
 
   /**
@@ -217,9 +231,9 @@ public final class HttpForwarder {
     return protocol + " " + options.nodeName() + " (tollgate)";
   }
 
-  private static String hostHeader(Target target) {
+  private String hostHeader(Target target) {
     String host = target.host().indexOf(':') >= 0 ? "[" + target.host() + "]" : target.host();
-    return target.port() == 80 ? host : host + ":" + target.port();
+    return target.port() == (tls ? 443 : 80) ? host : host + ":" + target.port();
   }
 
   private static ProxyFailure upstreamFailure(Throwable e) {

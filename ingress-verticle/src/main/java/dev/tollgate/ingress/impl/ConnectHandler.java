@@ -4,7 +4,9 @@ import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Limits;
+import dev.tollgate.common.policy.Decision;
 import dev.tollgate.common.policy.Policy;
+import dev.tollgate.common.policy.Verdict;
 import dev.tollgate.tunnel.Tunnel;
 import dev.tollgate.tunnel.TunnelOwner;
 import dev.tollgate.ingress.log.AccessLog;
@@ -36,7 +38,12 @@ public final class ConnectHandler {
   private final UserLimiter limiter;
   private final AccessLog accessLog;
 
-  public ConnectHandler(Dialer dialer, TunnelRegistry registry, Set<Integer> connectPorts, UserLimiter limiter, AccessLog accessLog) {
+  private final Interception interception;
+
+  /** @param interception opens the tunnels an {@code intercept} rule matches, or null to relay them blind */
+  public ConnectHandler(
+      Dialer dialer, TunnelRegistry registry, Set<Integer> connectPorts, UserLimiter limiter, AccessLog accessLog, Interception interception) {
+    this.interception = interception;
     this.accessLog = accessLog;
     this.dialer = dialer;
     this.registry = registry;
@@ -55,8 +62,8 @@ public final class ConnectHandler {
     if (!connectPorts.contains(hp.port())) {
       throw ProxyFailure.denied("CONNECT to port " + hp.port() + " is not allowed");
     }
-    // intercept is not built yet: such tunnels are relayed blind, which never weakens anything.
-    Decisions.require(policy, "CONNECT", hp.host(), hp.port(), user, record);
+    Decision decision = Decisions.require(policy, "CONNECT", hp.host(), hp.port(), user, record);
+    boolean intercept = decision.action() == Verdict.INTERCEPT && interception != null;
     Limits limits = Decisions.rate(limiter, policy, user);
     long now = System.nanoTime();
     if (!limiter.acquireTunnel(user, limits, now)) {
@@ -65,7 +72,9 @@ public final class ConnectHandler {
     TunnelOwner owner = new TunnelOwner(user, limiter.bytes(user, limits, now), () -> limiter.releaseTunnel(user));
     dialer
         .resolve(hp.host(), hp.port())
-        .compose(target -> dialer.connect(target).compose(upstream -> establish(request, client, target, upstream, owner)))
+        .compose(target -> intercept
+            ? interception.open(request, client, target, owner, () -> takeEarlyBytes(request)).onSuccess(t -> accessLog.metrics().tunnelOpened())
+            : dialer.connect(target).compose(upstream -> establish(request, client, target, upstream, owner)))
         .onSuccess(tunnel -> tunnel.closed().onComplete(ar -> {
           var info = tunnel.info();
           accessLog.log(record, 200, info.bytesUp(), info.bytesDown());

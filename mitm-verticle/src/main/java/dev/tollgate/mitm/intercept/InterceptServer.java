@@ -1,0 +1,134 @@
+package dev.tollgate.mitm.intercept;
+
+import dev.tollgate.mitm.LeafCertificate;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.KeyCertOptions;
+import java.net.Socket;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedKeyManager;
+
+/**
+ * The TLS end of intercepted tunnels. An intercepted client's bytes are relayed (like any tunnel,
+ * on the same event loop) into a loopback connection to this server, which terminates TLS with a
+ * leaf certificate minted for that tunnel's host and parses the HTTP inside (h2 or HTTP/1.1 by
+ * ALPN). The leaf is found by the loopback connection's port, registered as a {@link Session}
+ * before the first byte is sent, so no SNI is needed (IP targets) and nothing is minted during
+ * the handshake: minting happened off the event loop before. One per ingress event loop.
+ */
+public final class InterceptServer {
+  /**
+   * One intercepted tunnel.
+   *
+   * @param host the tunnel's host (CONNECT target), the default for requests without a Host
+   * @param port the tunnel's port
+   * @param user the tunnel's authenticated user, or null
+   * @param client the client's address ({@code ip:port})
+   * @param leaf the certificate shown to the client
+   */
+  public record Session(String host, int port, String user, String client, LeafCertificate leaf) {}
+
+  private final Vertx vertx;
+  private final Map<Integer, Session> sessions = new ConcurrentHashMap<>();
+  private HttpServer server;
+
+  public InterceptServer(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  /** Starts listening on a loopback port (call on the event loop that relays the tunnels). */
+  public Future<Void> start(Handler<HttpServerRequest> requests, long handshakeTimeoutMillis) {
+    server = vertx.createHttpServer(new HttpServerOptions()
+        .setHost("127.0.0.1")
+        .setPort(0)
+        .setSsl(true)
+        .setUseAlpn(true)
+        .setSslHandshakeTimeout(handshakeTimeoutMillis)
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setKeyCertOptions(KeyCertOptions.wrap(new SessionKeyManager())))
+        .requestHandler(requests);
+    return server.listen().mapEmpty();
+  }
+
+  public int port() {
+    return server.actualPort();
+  }
+
+  /** Announces the tunnel that will connect from loopback port {@code localPort}. */
+  public void register(int localPort, Session session) {
+    sessions.put(localPort, session);
+  }
+
+  public void unregister(int localPort) {
+    sessions.remove(localPort);
+  }
+
+  /** The session of a connection to this server, by its remote (loopback) port. */
+  public Session session(int remotePort) {
+    return sessions.get(remotePort);
+  }
+
+  public Future<Void> close() {
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+
+  /** Chooses the leaf of the session whose loopback port the handshake comes from. */
+  private final class SessionKeyManager extends X509ExtendedKeyManager {
+    @Override
+    public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+      Session s = engine == null ? null : sessions.get(engine.getPeerPort());
+      return s != null && matches(s, keyType) ? alias(engine.getPeerPort()) : null;
+    }
+
+    private boolean matches(Session s, String keyType) {
+      String algorithm = s.leaf().privateKey().getAlgorithm();
+      return keyType.regionMatches(true, 0, algorithm, 0, algorithm.length());
+    }
+
+    private String alias(int port) {
+      return Integer.toString(port);
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      Session s = sessions.get(Integer.parseInt(alias));
+      return s == null ? null : s.leaf().chain();
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+      Session s = sessions.get(Integer.parseInt(alias));
+      return s == null ? null : s.leaf().privateKey();
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+      return null;
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+      return null;
+    }
+  }
+}
