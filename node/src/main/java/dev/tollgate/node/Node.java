@@ -138,6 +138,7 @@ public final class Node {
                 setup.self().listeners(bound());
                 startedAt = Instant.now();
                 metrics.nodeGauges(registry::size, () -> policy.get().version(), () -> ready.get() ? 1 : 0, control::memberCount);
+                metrics.proxy().certificates(() -> mitm.leaves().mints(), () -> mitm.leaves().hits());
                 ready.set(true);
                 LOG.info("tollgate ready: {}", describe());
                 return this;

@@ -112,6 +112,10 @@ class InterceptTest {
     }
     String log = Files.readString(dir.resolve("node").resolve("access.log"));
     assertTrue(log.contains("\"target\":\"https://localhost:" + origin.actualPort() + "/hello\""), "inner requests are in the access log: " + log);
+    String metrics = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.controlPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(MetricsTest.value(metrics, "tollgate_mitm_certificates_minted_total{node=\"test-node\"}") >= 1, "a leaf was minted");
+    assertTrue(MetricsTest.value(metrics, "tollgate_mitm_certificates_cache_hits_total{node=\"test-node\"}") >= 1, "and reused");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.tollgate.common.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -48,8 +49,8 @@ public final class ProxyMetrics {
   private final Timer connectFailed;
   private final Timer loopLag;
   private final Counter authFailures;
-  private final Counter minted;
-  private final Counter cacheHits;
+  private Supplier<Number> minted;
+  private Supplier<Number> cacheHits;
 
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -60,8 +61,6 @@ public final class ProxyMetrics {
     connectFailed = connectTimer("failed");
     loopLag = Timer.builder("tollgate.event.loop.lag").description("how late a 100 ms timer fires on each event loop").serviceLevelObjectives(LATENCY_SLOS).register(registry);
     authFailures = Counter.builder("tollgate.auth.failures").description("proxy logins refused (wrong password, unknown user)").register(registry);
-    minted = Counter.builder("tollgate.mitm.certificates.minted").description("leaf certificates minted").register(registry);
-    cacheHits = Counter.builder("tollgate.mitm.certificates.cache.hits").description("leaf certificates served from the cache").register(registry);
     for (String result : new String[] {"ok", "denied", "limited", "failed"}) {
       counter("tollgate.tunnels.opened", "result", result);
     }
@@ -178,8 +177,14 @@ public final class ProxyMetrics {
     loopLag.record(nanos, TimeUnit.NANOSECONDS);
   }
 
-  /** For interception: a leaf minted, or served from the cache. */
-  public void certificate(boolean minted) {
-    (minted ? this.minted : cacheHits).increment();
+  /** Interception's leaf certificates: minted, and served from the cache (read at each scrape). */
+  public void certificates(Supplier<Number> minted, Supplier<Number> cacheHits) {
+    // Micrometer holds a function counter's object weakly: keep the suppliers alive here.
+    this.minted = minted;
+    this.cacheHits = cacheHits;
+    FunctionCounter.builder("tollgate.mitm.certificates.minted", minted, m -> m.get().doubleValue())
+        .description("leaf certificates minted").register(registry);
+    FunctionCounter.builder("tollgate.mitm.certificates.cache.hits", cacheHits, h -> h.get().doubleValue())
+        .description("leaf certificates served from the cache").register(registry);
   }
 }
