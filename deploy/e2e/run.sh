@@ -278,6 +278,8 @@ network:
 timeouts:
   connect: 2s
   header: 2s
+mitm:
+  upstreamTrust: [$tmp/nginx/cert.pem]
 EOF
 tg_log="$tmp/tollgate.log"
 log "starting: ${launch[*]} --config $tmp/tollgate.yaml --proxy-listen $HOST:$PROXY_PORT ..."
@@ -685,6 +687,25 @@ c -x "$PROXY" -o "$out/b12i" -w '%{http_code}' "$ORIGIN/index.html" >"$out/code"
 detail="status $(code), $(cat "$out/err")"
 check "after the rollback a request without credentials gets through again" \
   bash -c '[[ "$(cat "$1")" == 200 ]] && cmp -s "$2" "$3"' _ "$out/code" "$out/b12i" "$www/index.html"
+
+# 12b. Interception: curl trusts only Tollgate's CA (from the data dir); nginx's certificate is in
+# mitm.upstreamTrust. The answer carries Tollgate's Via: it went through the forwarder, not a blind tunnel.
+printf '{"network": {"allowPrivate": ["127.0.0.0/8"]}, "rules": [{"id": "e2e-inspect", "action": "intercept", "hosts": ["localhost"]}]}' >"$tmp/policy-intercept.json"
+policy_put "$tmp/policy-intercept.json"
+detail="status $(cat "$out/pcode"), $(cat "$out/pb" 2>/dev/null)"
+check "PUT /v1/policy with an intercept rule: 200" test "$(cat "$out/pcode")" = 200
+c -x "$PROXY" --cacert "$tmp/data/ca.pem" -D "$out/h12j" -o "$out/b12j" -w '%{http_code}' "https://localhost:$ORIGIN_TLS_PORT/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(tr -d '\r' <"$out/h12j" | tr '\n' '|') $(cat "$out/err")"
+check "curl --cacert data/ca.pem -x: an intercepted HTTPS GET is 200, byte-exact, with Tollgate's Via" \
+  bash -c '[[ "$(cat "$1")" == 200 ]] && cmp -s "$2" "$3" && grep -qi "^via:.*tollgate" "$4"' _ "$out/code" "$out/b12j" "$www/index.html" "$out/h12j"
+detail="$(grep -c 'https://localhost:' "$tg_log" 2>/dev/null) lines"
+check "the intercepted request is in the access log with its https:// URL" \
+  bash -c 'grep -q "\"target\":\"https://localhost:$1/index.html\"" "$2"' _ "$ORIGIN_TLS_PORT" "$tg_log"
+c -x "$PROXY" --cacert "$origin_ca" -o /dev/null -w '%{http_code}' "https://localhost:$ORIGIN_TLS_PORT/index.html" >"$out/code" 2>"$out/err"
+detail="status $(code), $(cat "$out/err")"
+check "a client that trusts only the origin's certificate refuses the intercepted tunnel" bash -c '[[ "$(cat "$1")" == 000 ]]' _ "$out/code"
+printf '{"network": {"allowPrivate": ["127.0.0.0/8"]}}' >"$tmp/policy-plain.json"
+policy_put "$tmp/policy-plain.json"
 
 # 13. Shutdown (also run by the EXIT trap when something above aborted): with a tunnel open.
 c --max-time 30 -p -x "$PROXY" --cacert "$origin_ca" -o /dev/null \
