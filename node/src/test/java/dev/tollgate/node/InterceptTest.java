@@ -62,6 +62,7 @@ class InterceptTest {
             .setHost("127.0.0.1").setPort(0).setSsl(true)
             .setKeyCertOptions(KeyCertOptions.wrap(originCa.mint("localhost").keyManager())))
         .connectionHandler(c -> originConnections.incrementAndGet())
+        .webSocketHandler(ws -> ws.textMessageHandler(text -> ws.writeTextMessage("echo: " + text)))
         .requestHandler(r -> r.response().putHeader("x-origin-saw-host", String.valueOf(r.getHeader("host"))).end("hello over tls"))
         .listen());
     echo = new dev.tollgate.node.fixtures.Origin(vertx);
@@ -155,6 +156,25 @@ class InterceptTest {
       assertEquals(200, Raw.status(raw.send("CONNECT 127.0.0.1:" + echo.echoPort() + " HTTP/1.1\r\nHost: x\r\n\r\n").readHead()));
       raw.send("not tls at all");
       assertEquals("not tls at all", new String(raw.readN(14), StandardCharsets.US_ASCII), "relayed to the echo server");
+    }
+  }
+
+  @Test
+  void aWebSocketEchoWorksThroughInterception() throws Exception {
+    io.vertx.core.http.WebSocketClient ws = vertx.createWebSocketClient(new io.vertx.core.http.WebSocketClientOptions()
+        .setSsl(true)
+        .setVerifyHost(true)
+        .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(dir.resolve("node").resolve("ca.pem").toString()))
+        .setProxyOptions(new io.vertx.core.net.ProxyOptions().setType(io.vertx.core.net.ProxyType.HTTP).setHost("127.0.0.1").setPort(node.proxyPort())));
+    try {
+      String answer = Await.result(ws.connect(origin.actualPort(), "localhost", "/echo").compose(socket -> {
+        io.vertx.core.Promise<String> got = io.vertx.core.Promise.promise();
+        socket.textMessageHandler(got::tryComplete);
+        return socket.writeTextMessage("ping").compose(v -> got.future()).andThen(ar -> socket.close());
+      }));
+      assertEquals("echo: ping", answer);
+    } finally {
+      Await.result(ws.close());
     }
   }
 }
