@@ -704,6 +704,26 @@ check "the intercepted request is in the access log with its https:// URL" \
 c -x "$PROXY" --cacert "$origin_ca" -o /dev/null -w '%{http_code}' "https://localhost:$ORIGIN_TLS_PORT/index.html" >"$out/code" 2>"$out/err"
 detail="status $(code), $(cat "$out/err")"
 check "a client that trusts only the origin's certificate refuses the intercepted tunnel" bash -c '[[ "$(cat "$1")" == 000 ]]' _ "$out/code"
+# Headless Chromium (Debian's package) through the interception, with Tollgate's CA in its NSS
+# store; loopback is proxied only when taken off Chromium's implicit bypass list.
+if ! command -v chromium >/dev/null || ! command -v certutil >/dev/null; then
+  log "installing chromium and libnss3-tools"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium libnss3-tools >/dev/null 2>&1 \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium libnss3-tools >/dev/null 2>&1; }
+fi
+chome="$tmp/chrome-home"
+mkdir -p "$chome/.pki/nssdb"
+HOME="$chome" certutil -d "sql:$chome/.pki/nssdb" -N --empty-password >/dev/null 2>&1
+HOME="$chome" certutil -d "sql:$chome/.pki/nssdb" -A -t "C,," -n tollgate-e2e -i "$tmp/data/ca.pem" >/dev/null 2>&1
+before_chrome=$(grep -c "\"target\":\"https://localhost:$ORIGIN_TLS_PORT/index.html\"" "$tg_log")
+HOME="$chome" timeout 90 chromium --headless=new --no-sandbox --disable-gpu --no-first-run --user-data-dir="$chome/profile" \
+  --proxy-server="http://$HOST:$PROXY_PORT" --proxy-bypass-list="<-loopback>" \
+  --dump-dom "https://localhost:$ORIGIN_TLS_PORT/index.html" >"$out/chrome.html" 2>"$out/chrome.err"
+after_chrome=$(grep -c "\"target\":\"https://localhost:$ORIGIN_TLS_PORT/index.html\"" "$tg_log")
+detail="dom: $(head -c 300 "$out/chrome.html" | tr '\n' ' '); log lines $before_chrome -> $after_chrome; $(grep -i 'error\|cert' "$out/chrome.err" | head -3 | tr '\n' '|')"
+check "headless Chromium loads a page through the interception with Tollgate's CA trusted" \
+  bash -c 'grep -q "hello from the tollgate e2e origin" "$1" && (( $3 > $2 ))' _ "$out/chrome.html" "$before_chrome" "$after_chrome"
+
 printf '{"network": {"allowPrivate": ["127.0.0.0/8"]}}' >"$tmp/policy-plain.json"
 policy_put "$tmp/policy-plain.json"
 
