@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -36,6 +37,8 @@ import java.util.function.Consumer;
 public final class HttpForwarder {
   private static final Set<String> DROP_UP = Set.of("expect", "x-forwarded-for-tollgate");
   private static final Set<String> NO_BODY_METHODS = Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
+  /** Sent again, once, when a pooled connection turns out stale: idempotent, and only without a body. */
+  private static final Set<String> RETRYABLE = Set.of("GET", "HEAD", "PUT", "DELETE", "OPTIONS");
 
   private final ForwardOptions options;
   private final HttpClientAgent client;
@@ -103,10 +106,34 @@ public final class HttpForwarder {
             .setURI(pathAndQuery)
             .setHeaders(headers)
             .setConnectTimeout(options.timeouts().get().connect().toMillis());
+    if (upgrade) {
+      return client
+          .request(ro)
+          .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
+          .compose(upstream -> switchProtocols(request, upstream, target, clientAddress, new TunnelOwner(user, bytes, () -> {})));
+    }
+    boolean retryable = RETRYABLE.contains(request.method().name()) && !hasBody(request, request.getHeader(HttpHeaders.CONTENT_LENGTH));
+    return attempt(request, ro, target, bytes).recover(e -> {
+      if (retryable && e instanceof StaleConnection) {
+        // A pooled connection the upstream had closed: an idempotent request without a body is sent once more, on a fresh one.
+        return attempt(request, ro, target, bytes);
+      }
+      return Future.failedFuture(e);
+    }).recover(e -> Future.failedFuture(e instanceof StaleConnection s ? upstreamFailure(s.getCause()) : e));
+  }
+
+  private Future<Void> attempt(HttpServerRequest request, RequestOptions ro, Target target, TokenBucket bytes) {
     return client
         .request(ro)
         .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
-        .compose(upstream -> upgrade ? switchProtocols(request, upstream, target, clientAddress, new TunnelOwner(user, bytes, () -> {})) : exchange(request, upstream, bytes));
+        .compose(upstream -> exchange(request, upstream, bytes));
+  }
+
+  /** The upstream closed a (pooled) connection before answering anything. */
+  private static final class StaleConnection extends RuntimeException {
+    StaleConnection(Throwable cause) {
+      super("the upstream closed the connection before answering", cause, false, false);
+    }
   }
 
   private Future<Void> exchange(HttpServerRequest request, HttpClientRequest upstream, TokenBucket bytes) {
@@ -125,7 +152,7 @@ public final class HttpForwarder {
     }
     return upstream
         .response()
-        .recover(e -> Future.failedFuture(upstreamFailure(e)))
+        .recover(e -> Future.failedFuture(e instanceof HttpClosedException && !request.response().headWritten() ? new StaleConnection(e) : upstreamFailure(e)))
         .compose(r -> relayResponse(request, r, bytes, upload::abandon));
   }
 
