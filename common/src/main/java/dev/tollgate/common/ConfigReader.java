@@ -15,8 +15,9 @@ final class ConfigReader {
 
   private static final Map<String, Set<String>> KNOWN =
       Map.ofEntries(
-          Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm")),
+          Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm", "limits")),
           Map.entry("mitm", Set.of("ca", "upstreamTrust")),
+          Map.entry("limits", Set.of("maxTunnelsPerNode", "maxConnectionsPerClientAddress", "memoryGuard")),
           Map.entry("mitm.ca", Set.of("cert", "key", "keyAlgorithm", "permittedDomains")),
           Map.entry("cluster", Set.of("enabled", "listen", "members")),
           Map.entry("accessLog", Set.of("file", "format")),
@@ -44,6 +45,7 @@ final class ConfigReader {
     JsonObject accessLog = section(root, "accessLog");
     JsonObject cluster = section(root, "cluster");
     JsonObject mitm = section(root, "mitm");
+    JsonObject limits = section(root, "limits");
     JsonObject ca = section(mitm, "mitm.ca");
     String format = string(accessLog, "format", "accessLog.format", "json");
     if (!format.equals("json") && !format.equals("squid")) {
@@ -83,7 +85,22 @@ final class ConfigReader {
         format,
         cluster(cluster),
         ca(ca, mitm),
+        new NodeConfig.Capacity(
+            integer(limits, "maxTunnelsPerNode", "limits.maxTunnelsPerNode", 0, 0, 10_000_000),
+            integer(limits, "maxConnectionsPerClientAddress", "limits.maxConnectionsPerClientAddress", 0, 0, 10_000_000),
+            ratio(limits, "memoryGuard", "limits.memoryGuard", NodeConfig.Capacity.DEFAULT_MEMORY_GUARD)),
         node.getValue("drainTimeout") == null ? NodeConfig.DEFAULT_DRAIN_TIMEOUT : Durations.parse("node.drainTimeout", node.getValue("drainTimeout")));
+  }
+
+  private static double ratio(JsonObject o, String name, String key, double fallback) {
+    Object v = o.getValue(name);
+    if (v == null) {
+      return fallback;
+    }
+    if (!(v instanceof Number n) || n.doubleValue() <= 0 || n.doubleValue() > 1) {
+      throw new ConfigException(key, "expected a fraction of the heap above 0 and at most 1 (e.g. 0.9), got " + v);
+    }
+    return n.doubleValue();
   }
 
   private static NodeConfig.Ca ca(JsonObject ca, JsonObject mitm) {

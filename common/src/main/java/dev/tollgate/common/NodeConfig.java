@@ -30,6 +30,7 @@ import java.util.Set;
  * @param accessLogFile where access-log lines go, or null for standard output
  * @param accessLogFormat {@code json} or {@code squid}
  * @param cluster whether and how this node joins a cluster
+ * @param capacity per-node and per-client caps and the memory guard
  * @param ca the interception CA: loaded from files, or generated once (per cluster) into the data dir
  * @param drainTimeout how long open tunnels may run on after a drain starts
  */
@@ -53,6 +54,7 @@ public record NodeConfig(
     String accessLogFormat,
     Cluster cluster,
     Ca ca,
+    Capacity capacity,
     Duration drainTimeout) {
 
   public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
@@ -63,6 +65,25 @@ public record NodeConfig(
   public static final int MIN_CONTROL_TOKEN_LENGTH = 16;
   public static final List<Integer> DEFAULT_CONNECT_PORTS = List.of(443);
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
+  /**
+   * What keeps one node and one client from exhausting the proxy.
+   *
+   * @param maxTunnelsPerNode tunnels this node holds at most (503 above; 0 = no cap)
+   * @param maxConnectionsPerClientAddress client connections one IP may hold open (429 above; 0 = no cap)
+   * @param memoryGuard the share of the maximum heap, in use after the last collection, above which
+   *     new tunnels are refused (503) before memory runs out for the open ones
+   */
+  public record Capacity(int maxTunnelsPerNode, int maxConnectionsPerClientAddress, double memoryGuard) {
+    public static final double DEFAULT_MEMORY_GUARD = 0.9;
+
+    JsonObject toJson() {
+      return new JsonObject()
+          .put("maxTunnelsPerNode", maxTunnelsPerNode)
+          .put("maxConnectionsPerClientAddress", maxConnectionsPerClientAddress)
+          .put("memoryGuard", memoryGuard);
+    }
+  }
 
   /**
    * The root CA that interception mints leaf certificates from.
@@ -183,6 +204,7 @@ public record NodeConfig(
         .put("proxy", proxy)
         .put("control", control())
         .put("cluster", cluster.toJson())
+        .put("limits", capacity.toJson())
         .put("mitm", new JsonObject().put("ca", ca.toJson()).put("upstreamTrust", new JsonArray(ca.upstreamTrust().stream().map(Path::toString).toList())))
         .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()).put("drainTimeout", Durations.format(drainTimeout)))
         .put(

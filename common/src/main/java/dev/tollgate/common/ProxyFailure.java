@@ -64,7 +64,14 @@ public final class ProxyFailure extends RuntimeException {
     return f;
   }
 
-  /** The {@code Retry-After} seconds of a 429, else -1. */
+  /** 503 with {@code Retry-After}: this node cannot take more now (full, or short of memory); others may. */
+  public static ProxyFailure unavailable(String reason, long retryAfterSeconds) {
+    ProxyFailure f = new ProxyFailure(Kind.UNAVAILABLE, reason);
+    f.retryAfterSeconds = Math.max(1, retryAfterSeconds);
+    return f;
+  }
+
+  /** The {@code Retry-After} seconds of a 429 or 503, else -1. */
   public long retryAfterSeconds() {
     return retryAfterSeconds;
   }

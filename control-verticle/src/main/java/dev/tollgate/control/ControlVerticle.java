@@ -105,8 +105,10 @@ public final class ControlVerticle extends VerticleBase {
   }
 
   private void ready(RoutingContext rc) {
-    boolean r = setup.ready().get();
-    json(rc, r ? 200 : 503, new JsonObject().put("status", r ? "ready" : setup.status().get().getString("state")));
+    // A full node (its tunnel cap reached) says so, so that the load balancer prefers the others.
+    String state = setup.status().get().getString("state");
+    boolean r = setup.ready().get() && "ready".equals(state);
+    json(rc, r ? 200 : 503, new JsonObject().put("status", state));
   }
 
   /** Every node's tunnels (optionally one user's), oldest first; partial when a node did not answer. */

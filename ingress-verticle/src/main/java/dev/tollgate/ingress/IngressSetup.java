@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * @param accessLog one line per forwarded request and per tunnel
  * @param leaves the interception leaf cache (available once the node's mitm verticle runs)
  * @param upstreamTrust trust anchors for intercepted upstreams (the JVM's plus mitm.upstreamTrust)
+ * @param capacity the node's tunnel cap, per-client connection cap and memory guard
  */
 public record IngressSetup(
     NodeConfig config,
@@ -35,4 +36,5 @@ public record IngressSetup(
     UserLimiter limiter,
     AccessLog accessLog,
     java.util.function.Supplier<dev.tollgate.mitm.LeafCache> leaves,
-    io.vertx.core.net.TrustOptions upstreamTrust) {}
+    io.vertx.core.net.TrustOptions upstreamTrust,
+    dev.tollgate.common.limits.CapacityGuard capacity) {}

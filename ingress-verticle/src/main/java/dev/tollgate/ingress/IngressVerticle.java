@@ -66,7 +66,8 @@ public final class IngressVerticle extends VerticleBase {
             new ForwardHandler(dialer, forwarder, config.nodeName(), setup.limiter(), setup.accessLog()),
             setup.policy(),
             setup.authenticator(),
-            setup.accessLog());
+            setup.accessLog(),
+            setup.capacity());
     List<Future<HttpServer>> listening = new ArrayList<>();
     listening.add(listen(baseOptions(config, config.proxyListen()), handler, inForce));
     if (config.hasTlsListener()) {
@@ -87,7 +88,10 @@ public final class IngressVerticle extends VerticleBase {
     boolean detectH2c = !options.isSsl();
     HttpServer server =
         vertx.createHttpServer(options)
-            .connectionHandler(c -> Http1Guard.install(c, options, timeouts.get().header().toMillis(), detectH2c))
+            .connectionHandler(c -> {
+              countClient(c);
+              Http1Guard.install(c, options, timeouts.get().header().toMillis(), detectH2c);
+            })
             .requestHandler(handler);
     if (options.isSsl()) {
       ProxyMetrics metrics = setup.accessLog().metrics();
@@ -115,6 +119,22 @@ public final class IngressVerticle extends VerticleBase {
         .setIdleTimeout((int) (config.timeouts().idle().plus(config.timeouts().connect()).toMillis()))
         .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
         .setHttp2ClearTextEnabled(false);
+  }
+
+  /**
+   * Counts the connection against its client address; one over the cap is marked, and its
+   * requests are answered 429 (see {@link ProxyHandler}).
+   */
+  private void countClient(io.vertx.core.http.HttpConnection c) {
+    var remote = c.remoteAddress();
+    if (remote == null) {
+      return;
+    }
+    String ip = remote.hostAddress();
+    if (!setup.capacity().opened(ip)) {
+      ProxyHandler.markOverClientCap(c);
+    }
+    c.closeHandler(v -> setup.capacity().closed(ip));
   }
 
   /** Measures how late a 100 ms timer fires on this verticle's event loop (a blocked loop shows here). */

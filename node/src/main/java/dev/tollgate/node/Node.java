@@ -3,6 +3,7 @@ package dev.tollgate.node;
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.IpLiterals;
 import dev.tollgate.common.NodeConfig;
+import dev.tollgate.common.limits.CapacityGuard;
 import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.TimeoutsInForce;
@@ -58,6 +59,7 @@ public final class Node {
   private AccessLog accessLog;
   private final AtomicReference<Policy> policy = new AtomicReference<>(Policy.empty());
   private final UserLimiter limiter = new UserLimiter();
+  private final CapacityGuard capacity;
   private final NodeMetrics metrics;
   private final AtomicBoolean draining = new AtomicBoolean();
   private final Promise<Void> drained = Promise.promise();
@@ -70,6 +72,7 @@ public final class Node {
     this.vertx = vertx;
     this.config = config;
     this.registry = new TunnelRegistry(config.nodeName());
+    this.capacity = new CapacityGuard(config.capacity(), registry::size);
   }
 
   /** Starts a node on a new Vert.x instance with one ingress verticle per core. */
@@ -167,7 +170,7 @@ public final class Node {
     }
     return new IngressSetup(
         config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx, metrics.proxy()), limiter, accessLog,
-        () -> mitm.leaves(), UpstreamTrust.load(config.ca().upstreamTrust()));
+        () -> mitm.leaves(), UpstreamTrust.load(config.ca().upstreamTrust()), capacity);
   }
 
   private List<SelfAddresses.Bound> bound() {
@@ -219,7 +222,10 @@ public final class Node {
   /** This node's status, as {@code /v1/cluster} lists it. */
   private JsonObject status() {
     Instant started = startedAt;
-    String state = draining.get() ? (drained.future().isComplete() ? "drained" : "draining") : ready.get() ? "ready" : "starting";
+    String state =
+        draining.get()
+            ? (drained.future().isComplete() ? "drained" : "draining")
+            : !ready.get() ? "starting" : capacity.full() ? "full" : "ready";
     JsonObject s = new JsonObject()
         .put("name", config.nodeName())
         .put("proxy", hostPort(config.proxyListen().host(), proxyPort))

@@ -1,5 +1,7 @@
 package dev.tollgate.ingress.impl;
 
+import dev.tollgate.common.ProxyFailure;
+
 import dev.tollgate.common.HostPort;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.ingress.auth.ProxyAuthenticator;
@@ -22,8 +24,28 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final ProxyAuthenticator authenticator;
   private final AccessLog accessLog;
 
+  private static final io.netty.util.AttributeKey<Boolean> OVER_CLIENT_CAP = io.netty.util.AttributeKey.valueOf("tollgate.overClientCap");
+  private final dev.tollgate.common.limits.CapacityGuard capacity;
+
+  /** Marks a client connection over its address's connection cap: its requests get 429. */
+  public static void markOverClientCap(io.vertx.core.http.HttpConnection c) {
+    if (c instanceof io.vertx.core.net.impl.ConnectionBase base) {
+      base.channel().attr(OVER_CLIENT_CAP).set(Boolean.TRUE);
+    }
+  }
+
+  private static boolean overClientCap(HttpServerRequest request) {
+    return request.connection() instanceof io.vertx.core.net.impl.ConnectionBase base && base.channel().hasAttr(OVER_CLIENT_CAP);
+  }
+
   public ProxyHandler(
-      ConnectHandler connect, ForwardHandler forward, AtomicReference<Policy> policy, ProxyAuthenticator authenticator, AccessLog accessLog) {
+      ConnectHandler connect,
+      ForwardHandler forward,
+      AtomicReference<Policy> policy,
+      ProxyAuthenticator authenticator,
+      AccessLog accessLog,
+      dev.tollgate.common.limits.CapacityGuard capacity) {
+    this.capacity = capacity;
     this.accessLog = accessLog;
     this.connect = connect;
     this.forward = forward;
@@ -38,6 +60,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     String clientIp = remote == null ? "-" : remote.hostAddress();
     String client = remote == null ? "-" : new HostPort(clientIp, remote.port()).toString();
     AccessRecord record = new AccessRecord(client, request.method().name());
+    if (overClientCap(request)) {
+      Exchanges.fail(request, record, accessLog,
+          ProxyFailure.limited("too many connections from " + clientIp + " (at most " + capacity.maxConnectionsPerClient() + ")", 1));
+      return;
+    }
     Policy inForce = policy.get(); // one snapshot for the whole decision
     String credentials = request.getHeader("proxy-authorization");
     if (!inForce.auth().required() && credentials == null) {
@@ -53,6 +80,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     record.user(user);
     try {
       if (request.method() == HttpMethod.CONNECT) {
+        if (capacity.full()) {
+          throw ProxyFailure.unavailable("node full: " + capacity.maxTunnels() + " tunnels open", 1);
+        }
+        if (capacity.memoryShort()) {
+          throw ProxyFailure.unavailable("node short of memory: no new tunnels", 5);
+        }
         connect.handle(request, record, client, inForce, user);
       } else {
         forward.handle(request, record, clientIp, client, inForce, user);
