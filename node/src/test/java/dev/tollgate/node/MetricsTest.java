@@ -102,7 +102,9 @@ class MetricsTest {
     assertEquals(1, value(after, "tollgate_node_ready{node=\"test-node\"}"));
     assertEquals(1, value(after, "tollgate_cluster_members{node=\"test-node\"}"));
     assertTrue(after.contains("tollgate_event_loop_lag_seconds_count"), "event-loop lag");
-    assertTrue(after.contains("jvm_memory_used_bytes") && after.contains("vertx_http_server_requests_total"), "JVM and Vert.x metrics too");
+    assertTrue(after.contains("jvm_memory_used_bytes") && after.contains("vertx_eventbus_handlers"), "JVM and Vert.x metrics too");
+    assertTrue(!after.contains("vertx_http_server") && !after.contains("vertx_net_"), "not Vert.x's per-buffer data-path metrics");
+    assertTrue(delta(before, after, "tollgate_forwarded_bytes_total{direction=\"down\",node=\"test-node\"}") > 0);
     assertTrue(!after.contains("www.denied.test") && !after.contains("127.0.0.1:" + origin.httpPort()), "no host or address label");
   }
 

@@ -42,6 +42,8 @@ public final class ProxyMetrics {
   private final MeterRegistry registry;
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
   private final Map<String, Timer> requestTimers = new ConcurrentHashMap<>();
+  private final Counter forwardedUp;
+  private final Counter forwardedDown;
   private final Counter bytesUp;
   private final Counter bytesDown;
   private final Timer tunnelDuration;
@@ -54,6 +56,8 @@ public final class ProxyMetrics {
 
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
+    forwardedUp = Counter.builder("tollgate.forwarded.bytes").tag("direction", "up").description("bytes clients sent in forwarded requests").register(registry);
+    forwardedDown = Counter.builder("tollgate.forwarded.bytes").tag("direction", "down").description("bytes of forwarded responses to clients").register(registry);
     bytesUp = Counter.builder("tollgate.tunnel.bytes").tag("direction", "up").description("bytes relayed client to upstream by tunnels").register(registry);
     bytesDown = Counter.builder("tollgate.tunnel.bytes").tag("direction", "down").description("bytes relayed upstream to client by tunnels").register(registry);
     tunnelDuration = Timer.builder("tollgate.tunnel.duration").description("how long tunnels stayed open").serviceLevelObjectives(TUNNEL_SLOS).register(registry);
@@ -97,6 +101,13 @@ public final class ProxyMetrics {
    * @param denial the failure's reason when the status is 403, else null
    */
   public void exchange(String method, int status, long durationNanos, String denial) {
+    exchange(method, status, durationNanos, denial, 0, 0);
+  }
+
+  /** As above, with the bytes the exchange moved (request up, response down). */
+  public void exchange(String method, int status, long durationNanos, String denial, long up, long down) {
+    forwardedUp.increment(up);
+    forwardedDown.increment(down);
     String m = method == null ? "OTHER" : method.toUpperCase(Locale.ROOT);
     if (!METHODS.contains(m)) {
       m = "OTHER";

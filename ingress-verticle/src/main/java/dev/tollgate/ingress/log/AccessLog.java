@@ -70,7 +70,7 @@ public final class AccessLog implements AutoCloseable {
     if (status == 200 && "CONNECT".equals(r.method)) {
       metrics.tunnelClosed(bytesUp, bytesDown, duration);
     } else {
-      metrics.exchange(r.method, status, duration, r.failure);
+      metrics.exchange(r.method, status, duration, r.failure, bytesUp, bytesDown);
     }
     String line = format == Format.JSON ? json(r, status, bytesUp, bytesDown) : squid(r, status, bytesUp, bytesDown);
     if (!queue.offer(line)) {
