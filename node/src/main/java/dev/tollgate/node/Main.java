@@ -16,6 +16,8 @@ public final class Main {
 
   /** {@code tollgate ca export [options]}: prints the node's interception CA certificate (PEM), creating it when absent. */
   private static int exportCa(String[] args, PrintStream out) {
+    // Log lines (a CA created on the way) go to stderr, so that `ca export > ca.pem` holds only the PEM.
+    System.setOut(System.err);
     try {
       out.print(CaSetup.local(Cli.parse(args).config()).certificatePem());
       out.flush();
