@@ -90,11 +90,16 @@ class MetricsTest {
       String head = raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/hello HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic " + bad + "\r\nConnection: close\r\n\r\n").readHead();
       assertEquals(407, Raw.status(head));
     }
+    try (Raw notTls = new Raw(node.proxyTlsPort())) {
+      notTls.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"); // plain HTTP on the TLS listener: a failed handshake
+      notTls.readToClose();
+    }
     String after = scrape();
     assertEquals(1, delta(before, after, "tollgate_requests_total{method=\"GET\",node=\"test-node\",status_class=\"2xx\"}"), after);
     assertEquals(1, delta(before, after, "tollgate_policy_denials_total{node=\"test-node\",reason=\"auth\"}"));
     assertEquals(1, delta(before, after, "tollgate_policy_denials_total{node=\"test-node\",reason=\"rule\"}"));
     assertEquals(1, delta(before, after, "tollgate_auth_failures_total{node=\"test-node\"}"));
+    assertEquals(1, delta(before, after, "tollgate_tls_handshake_failures_total{listener=\"proxy-tls\",node=\"test-node\"}"));
     assertEquals(1, delta(before, after, "tollgate_tunnels_opened_total{node=\"test-node\",result=\"ok\"}"));
     assertTrue(delta(before, after, "tollgate_tunnel_bytes_total{direction=\"up\",node=\"test-node\"}") >= 4);
     assertTrue(delta(before, after, "tollgate_upstream_connect_seconds_count{node=\"test-node\",result=\"ok\"}") >= 1);
