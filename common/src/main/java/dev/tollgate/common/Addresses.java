@@ -27,6 +27,9 @@ public final class Addresses {
   /** Node-local: request {@code {}}; reply {@code {"pem": "-----BEGIN CERTIFICATE-----..."}}, the interception CA. */
   public static final String MITM_CA = "tollgate.mitm.ca";
 
+  /** Node-local: request {@code {}} (list) or {@code {"clear": true}}; reply the list or {@code {"cleared": N}}. */
+  public static final String MITM_PASSTHROUGH = "tollgate.mitm.passthrough";
+
   /** The address of {@code address} on one node. */
   public static String of(String address, String node) {
     return address + "/" + node;

@@ -16,7 +16,7 @@ final class ConfigReader {
   private static final Map<String, Set<String>> KNOWN =
       Map.ofEntries(
           Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm", "limits")),
-          Map.entry("mitm", Set.of("ca", "upstreamTrust")),
+          Map.entry("mitm", Set.of("ca", "upstreamTrust", "learnPassthrough")),
           Map.entry("limits", Set.of("maxTunnelsPerNode", "maxConnectionsPerClientAddress", "memoryGuard")),
           Map.entry("mitm.ca", Set.of("cert", "key", "keyAlgorithm", "permittedDomains")),
           Map.entry("cluster", Set.of("enabled", "listen", "members")),
@@ -134,7 +134,7 @@ final class ConfigReader {
         domains.add(d.toLowerCase(java.util.Locale.ROOT));
       }
     }
-    return new NodeConfig.Ca(cert, key, algorithm, domains, trust);
+    return new NodeConfig.Ca(cert, key, algorithm, domains, trust, bool(mitm, "learnPassthrough", "mitm.learnPassthrough", false));
   }
 
   private static NodeConfig.Cluster cluster(JsonObject cluster) {

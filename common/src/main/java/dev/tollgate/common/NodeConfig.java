@@ -93,8 +93,9 @@ public record NodeConfig(
    * @param keyAlgorithm {@code ec} (P-256) or {@code rsa} (2048) for a generated CA
    * @param permittedDomains when not empty, a generated CA may only vouch for these domains (nameConstraints)
    * @param upstreamTrust PEM CA files trusted for intercepted upstreams, besides the JVM's trust store
+   * @param learnPassthrough whether hosts whose clients keep rejecting the certificate stop being intercepted
    */
-  public record Ca(Path cert, Path key, String keyAlgorithm, List<String> permittedDomains, List<Path> upstreamTrust) {
+  public record Ca(Path cert, Path key, String keyAlgorithm, List<String> permittedDomains, List<Path> upstreamTrust, boolean learnPassthrough) {
     public Ca {
       permittedDomains = List.copyOf(permittedDomains);
       upstreamTrust = List.copyOf(upstreamTrust);
@@ -205,7 +206,7 @@ public record NodeConfig(
         .put("control", control())
         .put("cluster", cluster.toJson())
         .put("limits", capacity.toJson())
-        .put("mitm", new JsonObject().put("ca", ca.toJson()).put("upstreamTrust", new JsonArray(ca.upstreamTrust().stream().map(Path::toString).toList())))
+        .put("mitm", new JsonObject().put("ca", ca.toJson()).put("upstreamTrust", new JsonArray(ca.upstreamTrust().stream().map(Path::toString).toList())).put("learnPassthrough", ca.learnPassthrough()))
         .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()).put("drainTimeout", Durations.format(drainTimeout)))
         .put(
             "network",

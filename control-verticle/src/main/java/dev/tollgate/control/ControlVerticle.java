@@ -63,6 +63,8 @@ public final class ControlVerticle extends VerticleBase {
     router.delete("/v1/tunnels/:id").handler(this::killTunnel);
     router.delete("/v1/tunnels").handler(this::killUserTunnels);
     router.post("/v1/drain").handler(this::drain);
+    router.get("/v1/mitm/passthrough").handler(rc -> passthrough(rc, new JsonObject()));
+    router.delete("/v1/mitm/passthrough").handler(rc -> passthrough(rc, new JsonObject().put("clear", true)));
     router.get("/v1/ca.pem").handler(rc -> vertx.eventBus()
         .<JsonObject>request(Addresses.MITM_CA, new JsonObject())
         .onSuccess(m -> rc.response().putHeader("content-type", "application/x-pem-file").end(m.body().getString("pem")))
@@ -171,6 +173,13 @@ public final class ControlVerticle extends VerticleBase {
       byNode.put(e.getKey(), n);
     }
     return new JsonObject().put("killed", total).put("nodes", byNode).mergeIn(answers.completeness());
+  }
+
+  private void passthrough(RoutingContext rc, JsonObject ask) {
+    vertx.eventBus()
+        .<JsonObject>request(Addresses.MITM_PASSTHROUGH, ask)
+        .onSuccess(m -> json(rc, 200, m.body()))
+        .onFailure(e -> json(rc, 503, new JsonObject().put("error", "interception did not answer: " + e.getMessage())));
   }
 
   private void drain(RoutingContext rc) {

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * @param leaves the interception leaf cache (available once the node's mitm verticle runs)
  * @param upstreamTrust trust anchors for intercepted upstreams (the JVM's plus mitm.upstreamTrust)
  * @param capacity the node's tunnel cap, per-client connection cap and memory guard
+ * @param passthrough hosts never intercepted because their clients reject Tollgate's certificate
  */
 public record IngressSetup(
     NodeConfig config,
@@ -37,4 +38,5 @@ public record IngressSetup(
     AccessLog accessLog,
     java.util.function.Supplier<dev.tollgate.mitm.LeafCache> leaves,
     io.vertx.core.net.TrustOptions upstreamTrust,
-    dev.tollgate.common.limits.CapacityGuard capacity) {}
+    dev.tollgate.common.limits.CapacityGuard capacity,
+    java.util.function.Supplier<dev.tollgate.mitm.intercept.Passthrough> passthrough) {}

@@ -59,7 +59,8 @@ public final class IngressVerticle extends VerticleBase {
             setup.leaves(),
             setup.policy(),
             setup.limiter(),
-            setup.accessLog());
+            setup.accessLog(),
+            setup.passthrough());
     ProxyHandler handler =
         new ProxyHandler(
             new ConnectHandler(dialer, setup.registry(), config.connectPorts(), setup.limiter(), setup.accessLog(), interception),

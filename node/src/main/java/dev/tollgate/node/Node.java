@@ -122,7 +122,7 @@ public final class Node {
                       metrics::scrape));
           return CaSetup.resolve(vertx, config)
               .compose(ca -> {
-                mitm = new MitmVerticle(ca);
+                mitm = new MitmVerticle(ca, config.ca().learnPassthrough());
                 return vertx.deployVerticle(mitm);
               })
               .compose(id -> vertx.deployVerticle(new TunnelVerticle(config.nodeName(), registry, new TimeoutsInForce(config.timeouts(), policy), policy)))
@@ -142,6 +142,7 @@ public final class Node {
                 startedAt = Instant.now();
                 metrics.nodeGauges(registry::size, () -> policy.get().version(), () -> ready.get() ? 1 : 0, control::memberCount);
                 metrics.proxy().certificates(() -> mitm.leaves().mints(), () -> mitm.leaves().hits());
+                metrics.proxy().certificateRejections(() -> mitm.passthrough().rejectedTotal());
                 ready.set(true);
                 LOG.info("tollgate ready: {}", describe());
                 return this;
@@ -170,7 +171,7 @@ public final class Node {
     }
     return new IngressSetup(
         config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx, metrics.proxy()), limiter, accessLog,
-        () -> mitm.leaves(), UpstreamTrust.load(config.ca().upstreamTrust()), capacity);
+        () -> mitm.leaves(), UpstreamTrust.load(config.ca().upstreamTrust()), capacity, () -> mitm.passthrough());
   }
 
   private List<SelfAddresses.Bound> bound() {

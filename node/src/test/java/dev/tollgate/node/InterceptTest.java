@@ -51,6 +51,18 @@ class InterceptTest {
   static Node node;
   static Path dir;
   static SSLContext trustsTollgate;
+  static SSLContext trustsOrigin;
+
+  static SSLContext sslContextTrusting(byte[] pem) throws Exception {
+    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+    trust.load(null, null);
+    trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(pem)));
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(null, tmf.getTrustManagers(), null);
+    return context;
+  }
 
   @BeforeAll
   static void start(@TempDir Path tmp) throws Exception {
@@ -67,13 +79,16 @@ class InterceptTest {
         .listen());
     echo = new dev.tollgate.node.fixtures.Origin(vertx);
     JsonObject config = TestNodes.config(dir.resolve("node"), List.of(origin.actualPort(), echo.echoPort()));
-    config.put("mitm", new JsonObject().put("upstreamTrust", new JsonArray().add(dir.resolve("origin-ca.pem").toString())));
+    config.put("mitm", new JsonObject()
+        .put("upstreamTrust", new JsonArray().add(dir.resolve("origin-ca.pem").toString()))
+        .put("learnPassthrough", true));
     node = TestNodes.start(config);
     Control.Reply r = new Control(node).put("/v1/policy", new JsonObject()
         .put("network", new JsonObject().put("allowPrivate", new JsonArray().add("127.0.0.0/8")))
         .put("rules", new JsonArray().add(new JsonObject().put("id", "inspect-local").put("action", "intercept")
             .put("hosts", new JsonArray().add("localhost").add("127.0.0.1")))));
     assertEquals(200, r.status(), r.body().encode());
+    trustsOrigin = sslContextTrusting(Files.readAllBytes(dir.resolve("origin-ca.pem")));
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
     trust.setCertificateEntry("tollgate", CertificateFactory.getInstance("X.509")
@@ -176,5 +191,42 @@ class InterceptTest {
     } finally {
       Await.result(ws.close());
     }
+  }
+
+  @Test
+  @org.junit.jupiter.api.Order(100) // last: it puts localhost on the passthrough list for a while
+  void aHostWhoseClientsKeepRejectingTheCertificateIsLearnedAsPassthrough() throws Exception {
+    // This client trusts only the origin's CA, like an app that pins the real certificate.
+    HttpClient pinned = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", node.proxyPort())))
+        .sslContext(trustsOrigin)
+        .build();
+    HttpRequest get = HttpRequest.newBuilder(URI.create("https://localhost:" + origin.actualPort() + "/hello")).build();
+    for (int i = 0; i < dev.tollgate.mitm.intercept.Passthrough.THRESHOLD; i++) {
+      try {
+        pinned.send(get, HttpResponse.BodyHandlers.ofString());
+        throw new AssertionError("the pinned client accepted Tollgate's certificate");
+      } catch (javax.net.ssl.SSLHandshakeException expected) {
+        // rejected, as a pinned app does
+      }
+    }
+    ClusterTest.await(() -> {
+      try {
+        return pinned.send(get, HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+      } catch (Exception e) {
+        return false;
+      }
+    }, "localhost is relayed blind: the pinned client sees the origin's own certificate");
+    Control control = new Control(node);
+    Control.Reply list = control.get("/v1/mitm/passthrough");
+    assertEquals("localhost", list.body().getJsonArray("hosts").getJsonObject(0).getString("host"), list.body().encode());
+    assertEquals(1, control.delete("/v1/mitm/passthrough").body().getInteger("cleared"));
+    assertEquals(0, control.get("/v1/mitm/passthrough").body().getJsonArray("hosts").size());
+    HttpResponse<String> intercepted = client(HttpClient.Version.HTTP_1_1).send(get, HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, intercepted.statusCode(), "intercepted again after the operator cleared the list");
+    String metrics = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.controlPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(MetricsTest.value(metrics, "tollgate_mitm_client_rejections_total{node=\"test-node\"}") >= 3, "rejections are counted");
   }
 }

@@ -53,6 +53,7 @@ public final class ProxyMetrics {
   private final Counter authFailures;
   private Supplier<Number> minted;
   private Supplier<Number> cacheHits;
+  private Supplier<Number> rejections;
 
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -186,6 +187,13 @@ public final class ProxyMetrics {
 
   public void eventLoopLag(long nanos) {
     loopLag.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Interception: clients that did not complete the handshake with Tollgate's certificate. */
+  public void certificateRejections(Supplier<Number> rejections) {
+    this.rejections = rejections;
+    FunctionCounter.builder("tollgate.mitm.client.rejections", rejections, r -> r.get().doubleValue())
+        .description("intercepted clients that rejected Tollgate's certificate (alert, pinning)").register(registry);
   }
 
   /** Interception's leaf certificates: minted, and served from the cache (read at each scrape). */

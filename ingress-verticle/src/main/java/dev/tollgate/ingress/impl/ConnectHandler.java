@@ -63,7 +63,7 @@ public final class ConnectHandler {
       throw ProxyFailure.denied("CONNECT to port " + hp.port() + " is not allowed");
     }
     Decision decision = Decisions.require(policy, "CONNECT", hp.host(), hp.port(), user, record);
-    boolean intercept = decision.action() == Verdict.INTERCEPT && interception != null;
+    boolean intercept = decision.action() == Verdict.INTERCEPT && interception != null && !interception.passthrough(hp.host());
     Limits limits = Decisions.rate(limiter, policy, user);
     long now = System.nanoTime();
     if (!limiter.acquireTunnel(user, limits, now)) {

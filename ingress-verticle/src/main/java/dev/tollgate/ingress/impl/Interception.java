@@ -13,6 +13,7 @@ import dev.tollgate.ingress.log.Exchanges;
 import dev.tollgate.mitm.LeafCache;
 import dev.tollgate.mitm.intercept.ClientHello;
 import dev.tollgate.mitm.intercept.InterceptServer;
+import dev.tollgate.mitm.intercept.Passthrough;
 import dev.tollgate.tunnel.Dialer;
 import dev.tollgate.tunnel.HttpForwarder;
 import dev.tollgate.tunnel.Target;
@@ -53,6 +54,7 @@ public final class Interception {
   private final UserLimiter limiter;
   private final AccessLog accessLog;
   private final NetClient loopback;
+  private final Supplier<Passthrough> passthrough;
 
   public Interception(
       Vertx vertx,
@@ -62,7 +64,9 @@ public final class Interception {
       Supplier<LeafCache> leaves,
       AtomicReference<Policy> policy,
       UserLimiter limiter,
-      AccessLog accessLog) {
+      AccessLog accessLog,
+      Supplier<Passthrough> passthrough) {
+    this.passthrough = passthrough;
     this.vertx = vertx;
     this.forwarder = tlsForwarder;
     this.dialer = dialer;
@@ -73,6 +77,11 @@ public final class Interception {
     this.accessLog = accessLog;
     this.server = new InterceptServer(vertx);
     this.loopback = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true));
+  }
+
+  /** Whether {@code host} is on the passthrough list: its tunnels are relayed blind. */
+  public boolean passthrough(String host) {
+    return passthrough.get().contains(host);
   }
 
   /** Starts the interception server on this event loop. */
@@ -101,7 +110,12 @@ public final class Interception {
             server.register(port, new InterceptServer.Session(target.host(), target.port(), owner.user(), client, leaf));
             inner.write(first);
             Tunnel tunnel = registry.open(context, client, target, clientSocket, inner, owner);
-            tunnel.closed().onComplete(ar -> server.unregister(port));
+            tunnel.closed().onComplete(ar -> {
+              if (server.certificateRejected(port)) {
+                passthrough.get().rejected(name, client);
+              }
+              server.unregister(port);
+            });
             return tunnel;
           }))
           .onFailure(e -> clientSocket.close());

@@ -40,6 +40,7 @@ public final class InterceptServer {
 
   private final Vertx vertx;
   private final Map<Integer, Session> sessions = new ConcurrentHashMap<>();
+  private final Map<Integer, SSLEngine> engines = new ConcurrentHashMap<>();
   private HttpServer server;
 
   public InterceptServer(Vertx vertx) {
@@ -71,6 +72,19 @@ public final class InterceptServer {
 
   public void unregister(int localPort) {
     sessions.remove(localPort);
+    engines.remove(localPort);
+  }
+
+  /**
+   * Whether the client of this session got Tollgate's certificate and then did not complete the
+   * handshake: it rejected the certificate (an alert, pinning) or gave up. A client that never
+   * sent a usable ClientHello does not count.
+   */
+  public boolean certificateRejected(int localPort) {
+    SSLEngine engine = engines.get(localPort);
+    // Still "in the handshake" when the connection ended: the JDK keeps a handshake session until
+    // the handshake completes (its getSession() already names the suite in TLS 1.3).
+    return engine != null && engine.getHandshakeSession() != null;
   }
 
   /** The session of a connection to this server, by its remote (loopback) port. */
@@ -87,7 +101,11 @@ public final class InterceptServer {
     @Override
     public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
       Session s = engine == null ? null : sessions.get(engine.getPeerPort());
-      return s != null && matches(s, keyType) ? alias(engine.getPeerPort()) : null;
+      if (s == null || !matches(s, keyType)) {
+        return null;
+      }
+      engines.put(engine.getPeerPort(), engine);
+      return alias(engine.getPeerPort());
     }
 
     private boolean matches(Session s, String keyType) {
