@@ -72,13 +72,7 @@ class CapacityTest {
       assertEquals("full", ready.body().getString("status"));
       assertEquals(200, Raw.status(get(node)), "forwarded requests are still served");
       open.remove(0).close();
-      ClusterTest.await(() -> {
-        try {
-          return new Control(node).get("/readyz").status() == 200;
-        } catch (Exception e) {
-          return false;
-        }
-      }, "ready again once a tunnel closed");
+      ClusterTest.awaitQuietly(() -> new Control(node).get("/readyz").status() == 200, "ready again once a tunnel closed");
     } finally {
       for (Raw r : open) {
         r.close();
@@ -95,23 +89,11 @@ class CapacityTest {
       for (int i = 0; i < 3; i++) {
         idle.add(new Raw(node.proxyPort()));
       }
-      ClusterTest.await(() -> {
-        try {
-          return Raw.status(get(node)) == 429;
-        } catch (Exception e) {
-          return false;
-        }
-      }, "a fourth connection from 127.0.0.1 gets 429");
+      ClusterTest.awaitQuietly(() -> Raw.status(get(node)) == 429, "a fourth connection from 127.0.0.1 gets 429");
       String head = get(node);
       assertTrue(ForwardTest.header(head, "x-tollgate-reason").contains("too many connections"), head);
       idle.remove(0).close();
-      ClusterTest.await(() -> {
-        try {
-          return Raw.status(get(node)) == 200;
-        } catch (Exception e) {
-          return false;
-        }
-      }, "served again once a connection closed");
+      ClusterTest.awaitQuietly(() -> Raw.status(get(node)) == 200, "served again once a connection closed");
     } finally {
       for (Raw r : idle) {
         r.close();

@@ -102,6 +102,17 @@ class ClusterTest {
     }
   }
 
+  /** {@link #await} for a condition that may throw while it is not yet true (a refused connection, say). */
+  static void awaitQuietly(java.util.concurrent.Callable<Boolean> condition, String what) throws InterruptedException {
+    await(() -> {
+      try {
+        return condition.call();
+      } catch (Exception e) {
+        return false;
+      }
+    }, what);
+  }
+
   static String auth(String user) {
     return "Proxy-Authorization: Basic " + Base64.getEncoder().encodeToString((user + ":s3cret").getBytes(StandardCharsets.UTF_8)) + "\r\n";
   }
@@ -188,13 +199,7 @@ class ClusterTest {
       for (int i = 0; i < 3; i++) {
         int node = i;
         // The others' reports arrive within milliseconds; the fifth is refused on every node.
-        await(() -> {
-          try {
-            return tunnelStatus(node, "alice") == 429;
-          } catch (Exception e) {
-            return false;
-          }
-        }, "n" + node + " refuses alice's fifth tunnel");
+        awaitQuietly(() -> tunnelStatus(node, "alice") == 429, "n" + node + " refuses alice's fifth tunnel");
       }
 
       Control.Reply listing = control(2).get("/v1/tunnels?user=alice");
@@ -215,13 +220,7 @@ class ClusterTest {
       assertEquals(200, revoked.status());
       assertEquals(3, revoked.body().getInteger("killed"), revoked.body().encode());
       await(() -> nodes.stream().allMatch(n -> n.registry().size() == 0), "alice's tunnels closed on every node");
-      await(() -> {
-        try {
-          return tunnelStatus(2, "alice") == 200;
-        } catch (Exception e) {
-          return false;
-        }
-      }, "alice's slots free again");
+      awaitQuietly(() -> tunnelStatus(2, "alice") == 200, "alice's slots free again");
     } finally {
       for (Raw r : open) {
         r.close();

@@ -114,13 +114,7 @@ class MetricsTest {
   }
 
   private static void awaitActiveTunnels(int n) throws InterruptedException {
-    ClusterTest.await(() -> {
-      try {
-        return value(scrape(), "tollgate_tunnels_active{node=\"test-node\"}") == n;
-      } catch (Exception e) {
-        return false;
-      }
-    }, n + " active tunnel(s)");
+    ClusterTest.awaitQuietly(() -> value(scrape(), "tollgate_tunnels_active{node=\"test-node\"}") == n, n + " active tunnel(s)");
   }
 
   private static double delta(String before, String after, String series) {
