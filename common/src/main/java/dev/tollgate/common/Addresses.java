@@ -24,6 +24,9 @@ public final class Addresses {
   /** Cluster-wide: each node's usage report for cluster-wide limits (see {@code UserLimiter}). */
   public static final String LIMITS_USAGE = "tollgate.limits.usage";
 
+  /** Cluster-wide: {@code {"user": KEY, "at": epochMillis}}, an operator's reset of a user's quota usage. */
+  public static final String USAGE_RESET = "tollgate.usage.reset";
+
   /** Node-local: request {@code {}}; reply {@code {"pem": "-----BEGIN CERTIFICATE-----..."}}, the interception CA. */
   public static final String MITM_CA = "tollgate.mitm.ca";
 

@@ -25,6 +25,7 @@ import java.util.function.Supplier;
  * @param registry the node's tunnels
  * @param drain starts draining the node (idempotent); completes when the node has drained
  * @param metrics the node's metrics in Prometheus' text format, for {@code /metrics}
+ * @param dataDir the node's data directory (quota usage is kept there)
  */
 public record ControlSetup(
     HostPort listen,
@@ -38,4 +39,5 @@ public record ControlSetup(
     UserLimiter limiter,
     TunnelRegistry registry,
     Supplier<Future<Void>> drain,
-    Supplier<String> metrics) {}
+    Supplier<String> metrics,
+    java.nio.file.Path dataDir) {}

@@ -4,7 +4,12 @@ import dev.tollgate.common.Addresses;
 import dev.tollgate.control.cluster.ClusterMembers;
 import dev.tollgate.control.cluster.LimitsGossip;
 import dev.tollgate.control.cluster.TunnelLimits;
+import dev.tollgate.common.limits.UserLimiter;
+import dev.tollgate.common.policy.Policy;
+import dev.tollgate.common.quota.QuotaLedger;
+import dev.tollgate.control.cluster.UsageSync;
 import dev.tollgate.control.impl.PolicyApi;
+import dev.tollgate.control.impl.UsageApi;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -26,12 +31,14 @@ import java.util.List;
  * never bytes).
  */
 public final class ControlVerticle extends VerticleBase {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ControlVerticle.class);
   private final ControlSetup setup;
   private final byte[] token;
   private HttpServer server;
   private PolicyService policies;
   private ClusterMembers members;
   private LimitsGossip gossip;
+  private UsageSync usage;
   private volatile int memberCount = 1;
 
   public ControlVerticle(ControlSetup setup) {
@@ -44,7 +51,19 @@ public final class ControlVerticle extends VerticleBase {
     policies = new PolicyService(vertx, setup.policyStore(), setup.policy(), setup.clustered(), setup.node());
     members = new ClusterMembers(vertx, setup.node(), setup.clustered(), setup.status());
     TunnelLimits tunnelLimits = new TunnelLimits(setup.node(), setup.limiter(), setup.registry(), members);
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.POLICY_APPLIED, m -> tunnelLimits.apply(setup.policy().get()));
+    QuotaLedger ledger = setup.limiter().quotas();
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.POLICY_APPLIED, m -> {
+      tunnelLimits.apply(setup.policy().get());
+      Policy p = setup.policy().get();
+      ledger.requota(key -> p.quotaFor(UserLimiter.ANONYMOUS.equals(key) ? null : key));
+    });
+    ledger.onExceeded((key, denial) -> {
+      int closed = setup.registry().killUser(UserLimiter.ANONYMOUS.equals(key) ? null : key, denial.reason());
+      if (closed > 0) {
+        LOG.info("user {}: {}; closed {} tunnel(s)", key, denial.reason(), closed);
+      }
+    });
+    usage = new UsageSync(vertx, setup.node(), ledger, setup.registry(), setup.dataDir());
     Future<Void> cluster = Future.succeededFuture();
     if (setup.clustered()) {
       gossip = new LimitsGossip(vertx, setup.node(), setup.limiter(), setup.policy());
@@ -70,19 +89,28 @@ public final class ControlVerticle extends VerticleBase {
         .onSuccess(m -> rc.response().putHeader("content-type", "application/x-pem-file").end(m.body().getString("pem")))
         .onFailure(e -> json(rc, 503, new JsonObject().put("error", "no CA: " + e.getMessage()))));
     new PolicyApi(vertx, policies).mount(router);
+    new UsageApi(ledger, usage, setup.policy()::get, setup.node()).mount(router);
     router.route().last().handler(rc -> json(rc, 404, new JsonObject().put("error", "no such endpoint")));
     server = vertx.createHttpServer().requestHandler(router);
     return cluster
         .compose(v -> policies.start())
+        .compose(v -> usage.start())
         .compose(v -> members.start())
         .onSuccess(v -> vertx.setPeriodic(2000, id -> members.names().onSuccess(n -> memberCount = n.size())))
         .compose(v -> server.listen(setup.listen().port(), setup.listen().host()));
   }
 
-  /** Leaves the cluster's member list and stops reporting usage (the node is going away). */
+  /** Leaves the cluster's member list and stops reporting usage (the node is going away); its last quota counts are sent and saved first. */
   public Future<Void> leave() {
     Future<Void> g = gossip == null ? Future.succeededFuture() : gossip.stop();
-    return g.compose(v -> members.leave());
+    Future<Void> u = usage == null ? Future.succeededFuture() : usage.stop().recover(e -> Future.succeededFuture());
+    return Future.join(g, u).transform(ar -> members.leave());
+  }
+
+  /** Sends and saves this node's last quota counts (the node is stopping). */
+  @Override
+  public Future<?> stop() {
+    return usage == null ? Future.succeededFuture() : usage.stop().recover(e -> Future.succeededFuture());
   }
 
   /** Live cluster members as last counted (every 2 s); 1 for a lone node. */

@@ -119,7 +119,8 @@ public final class Node {
                       setup.limiter(),
                       registry,
                       this::drain,
-                      metrics::scrape));
+                      metrics::scrape,
+                      config.dataDir()));
           return CaSetup.resolve(vertx, config)
               .compose(ca -> {
                 mitm = new MitmVerticle(ca, config.ca().learnPassthrough());
@@ -143,6 +144,7 @@ public final class Node {
                 metrics.nodeGauges(registry::size, () -> policy.get().version(), () -> ready.get() ? 1 : 0, control::memberCount);
                 metrics.proxy().certificates(() -> mitm.leaves().mints(), () -> mitm.leaves().hits());
                 metrics.proxy().certificateRejections(() -> mitm.passthrough().rejectedTotal());
+                metrics.proxy().quotas(limiter.quotas());
                 ready.set(true);
                 LOG.info("tollgate ready: {}", describe());
                 return this;

@@ -62,11 +62,11 @@ public final class TunnelRegistry {
     return true;
   }
 
-  /** Closes every tunnel of {@code user}; returns how many. */
+  /** Closes every tunnel of {@code user} (null: unauthenticated clients'); returns how many. */
   public int killUser(String user, String reason) {
     int n = 0;
     for (Tunnel t : tunnels.values()) {
-      if (user.equals(t.user())) {
+      if (java.util.Objects.equals(user, t.user())) {
         t.close(reason);
         n++;
       }

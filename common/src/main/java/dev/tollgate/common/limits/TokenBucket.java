@@ -1,6 +1,7 @@
 package dev.tollgate.common.limits;
 
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongConsumer;
 
 /**
  * A token bucket: {@code rate} tokens a second, holding at most {@code capacity}. Time is given by
@@ -19,6 +20,7 @@ public final class TokenBucket {
   private double tokens;
   private long lastNanos;
   private final LongAdder taken = new LongAdder();
+  private volatile LongConsumer meter;
 
   /** @param ratePerSecond tokens a second; 0 or less is unlimited */
   public TokenBucket(double ratePerSecond, double capacity, long nowNanos) {
@@ -48,6 +50,14 @@ public final class TokenBucket {
     lastNanos = nowNanos;
     set(ratePerSecond, newCapacity);
     tokens = Math.min(tokens, capacity);
+  }
+
+  /**
+   * Reports every amount {@link #consume consumed} here (limited or not) to {@code meter}: the
+   * user's quota accounting rides on the bucket that every byte of theirs already passes.
+   */
+  public void meter(LongConsumer meter) {
+    this.meter = meter;
   }
 
   public boolean isUnlimited() {
@@ -83,6 +93,10 @@ public final class TokenBucket {
    * paid for); returns nanoseconds until the debt is paid, 0 when there is none.
    */
   public long consume(long amount, long nowNanos) {
+    LongConsumer m = meter;
+    if (m != null) {
+      m.accept(amount);
+    }
     if (unlimited) {
       return 0;
     }

@@ -1,6 +1,7 @@
 package dev.tollgate.common.limits;
 
 import dev.tollgate.common.policy.Limits;
+import dev.tollgate.common.quota.QuotaLedger;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,6 +26,21 @@ public final class UserLimiter {
   private final ConcurrentHashMap<String, UserState> users = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Remote> remote = new ConcurrentHashMap<>();
   private volatile Runnable onTunnelsChanged = () -> {};
+  private final QuotaLedger quotas;
+
+  public UserLimiter() {
+    this(new QuotaLedger());
+  }
+
+  /** @param quotas where every byte of a user's (through their byte bucket) is counted for their quotas */
+  public UserLimiter(QuotaLedger quotas) {
+    this.quotas = quotas;
+  }
+
+  /** The users' quota accounting. */
+  public QuotaLedger quotas() {
+    return quotas;
+  }
 
   /** What one user holds and may spend on this node. */
   private static final class UserState {
@@ -50,7 +66,11 @@ public final class UserLimiter {
   private record Remote(Map<String, Integer> tunnels, long heardNanos) {}
 
   private UserState state(String user, Limits limits, long nowNanos) {
-    UserState s = users.computeIfAbsent(key(user), k -> new UserState(limits, nowNanos));
+    UserState s = users.computeIfAbsent(key(user), k -> {
+      UserState fresh = new UserState(limits, nowNanos);
+      fresh.bytes.meter(n -> quotas.countBytes(k, n));
+      return fresh;
+    });
     if (!s.limits.equals(limits)) {
       synchronized (s) {
         if (!s.limits.equals(limits)) {
@@ -61,7 +81,8 @@ public final class UserLimiter {
     return s;
   }
 
-  private static String key(String user) {
+  /** The key {@code user} is counted under ({@link #ANONYMOUS} for null). */
+  public static String key(String user) {
     return user == null ? ANONYMOUS : user;
   }
 

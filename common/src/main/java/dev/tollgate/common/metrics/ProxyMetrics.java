@@ -1,5 +1,6 @@
 package dev.tollgate.common.metrics;
 
+import dev.tollgate.common.quota.QuotaLedger;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -54,6 +55,7 @@ public final class ProxyMetrics {
   private Supplier<Number> minted;
   private Supplier<Number> cacheHits;
   private Supplier<Number> rejections;
+  private QuotaLedger quotaLedger;
 
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -190,6 +192,34 @@ public final class ProxyMetrics {
   }
 
   /** Interception: clients that did not complete the handshake with Tollgate's certificate. */
+  /**
+   * Quotas: {@code tollgate_quota_denied_total{quota="bytes|requests|tunnelSeconds", period="day|month"}}
+   * and {@code tollgate_quota_usage{kind, period}}, the period's cluster-wide usage summed over users
+   * (no user label). Holds {@code ledger} strongly (Micrometer keeps only weak references).
+   */
+  public void quotas(QuotaLedger ledger) {
+    quotaLedger = ledger;
+    for (String q : QuotaLedger.QUOTAS) {
+      String kind = q.substring(0, q.indexOf('.'));
+      String period = q.endsWith("perDay") ? "day" : "month";
+      FunctionCounter.builder("tollgate.quota.denied", ledger, l -> l.denials(q))
+          .tags("quota", kind, "period", period)
+          .description("requests and tunnels refused by a used-up quota")
+          .register(registry);
+    }
+    for (String kind : new String[] {"bytes", "requests", "tunnelSeconds"}) {
+      for (boolean month : new boolean[] {false, true}) {
+        if (kind.equals("tunnelSeconds") && month) {
+          continue;
+        }
+        Gauge.builder("tollgate.quota.usage", ledger, l -> l.total(kind, month))
+            .tags("kind", kind, "period", month ? "month" : "day")
+            .description("usage in the current UTC period, all users, cluster-wide as this node knows it")
+            .register(registry);
+      }
+    }
+  }
+
   public void certificateRejections(Supplier<Number> rejections) {
     this.rejections = rejections;
     FunctionCounter.builder("tollgate.mitm.client.rejections", rejections, r -> r.get().doubleValue())

@@ -10,7 +10,7 @@ import java.util.Objects;
 
 /**
  * One version of the proxy's policy: who may use it, which rules decide requests, the networks
- * exempt from the private-address refusal, per-user limits and timeouts. Immutable; built by
+ * exempt from the private-address refusal, per-user limits, quotas and timeouts. Immutable; built by
  * {@link #fromJson}, which validates everything and names the bad value's path, and turned back
  * into its document by {@link #toJson}. Decisions are made by {@link PolicyEngine#decide}.
  *
@@ -20,7 +20,7 @@ import java.util.Objects;
 public final class Policy {
 
   private static final Policy EMPTY =
-      new Policy(0, Auth.none(), List.of(), Action.ALLOW, List.of(), PolicyLimits.NONE, PolicyTimeouts.NONE, false);
+      new Policy(0, Auth.none(), List.of(), Action.ALLOW, List.of(), PolicyLimits.NONE, PolicyTimeouts.NONE, false, PolicyQuotas.NONE);
 
   private final int version;
   private final Auth auth;
@@ -30,6 +30,8 @@ public final class Policy {
   private final PolicyLimits limits;
   private final PolicyTimeouts timeouts;
   private final boolean enforceOnOpenTunnels;
+  private final PolicyQuotas quotas;
+  private final boolean anyQuota;
   /** Derived when read, so that decisions and limit look-ups do not walk the document. */
   private final RuleIndex index;
   private final Map<String, List<String>> groupsByUser;
@@ -43,8 +45,9 @@ public final class Policy {
       List<Cidr> allowPrivate,
       PolicyLimits limits,
       PolicyTimeouts timeouts,
-      boolean enforceOnOpenTunnels) {
-    this(version, auth, List.copyOf(rules), defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, null, null);
+      boolean enforceOnOpenTunnels,
+      PolicyQuotas quotas) {
+    this(version, auth, List.copyOf(rules), defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, null, null);
   }
 
   private Policy(
@@ -56,6 +59,7 @@ public final class Policy {
       PolicyLimits limits,
       PolicyTimeouts timeouts,
       boolean enforceOnOpenTunnels,
+      PolicyQuotas quotas,
       RuleIndex index,
       Map<String, List<String>> groupsByUser) {
     if (version < 0) {
@@ -69,6 +73,8 @@ public final class Policy {
     this.limits = Objects.requireNonNull(limits, "limits");
     this.timeouts = Objects.requireNonNull(timeouts, "timeouts");
     this.enforceOnOpenTunnels = enforceOnOpenTunnels;
+    this.quotas = Objects.requireNonNull(quotas, "quotas");
+    this.anyQuota = quotas.any();
     this.index = index != null ? index : new RuleIndex(rules, auth.groups());
     this.groupsByUser = groupsByUser != null ? groupsByUser : groupsByUser(auth);
     this.decisions = PolicyEngine.decisions(rules, defaultAction);
@@ -98,7 +104,8 @@ public final class Policy {
         .put("network", new JsonObject().put("allowPrivate", new JsonArray(allowPrivate.stream().map(Cidr::toString).toList())))
         .put("limits", limits.toJson())
         .put("timeouts", timeouts.toJson())
-        .put("enforceOnOpenTunnels", enforceOnOpenTunnels);
+        .put("enforceOnOpenTunnels", enforceOnOpenTunnels)
+        .put("quotas", quotas.toJson());
   }
 
   /**
@@ -108,13 +115,13 @@ public final class Policy {
   public Policy withHtpasswdUsers(Map<String, String> users) {
     Auth withUsers = new Auth(auth.required(), auth.realm(), users, auth.htpasswd(), auth.groups());
     return new Policy(
-        version, withUsers, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, index, groupsByUser);
+        version, withUsers, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, index, groupsByUser);
   }
 
   /** This policy as version {@code version} (the store numbers what it accepts). */
   public Policy withVersion(int version) {
     return new Policy(
-        version, auth, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, index, groupsByUser);
+        version, auth, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, index, groupsByUser);
   }
 
   /**
@@ -124,6 +131,19 @@ public final class Policy {
    */
   public Limits limitsFor(String user) {
     return limits.resolve(user, groupsOf(user));
+  }
+
+  /**
+   * The quota of {@code user} ({@code null}: unauthenticated clients, who share one allowance),
+   * resolved as {@link #limitsFor} resolves limits; every field set, 0 meaning unlimited.
+   */
+  public Quota quotaFor(String user) {
+    return anyQuota ? quotas.resolve(user, groupsOf(user)) : Quota.UNLIMITED;
+  }
+
+  /** The {@code quotas} section. */
+  public PolicyQuotas quotas() {
+    return quotas;
   }
 
   /** The groups {@code user} belongs to, in document order; empty for {@code null} or a user in none. */
@@ -189,12 +209,13 @@ public final class Policy {
         && rules.equals(p.rules)
         && allowPrivate.equals(p.allowPrivate)
         && limits.equals(p.limits)
-        && timeouts.equals(p.timeouts);
+        && timeouts.equals(p.timeouts)
+        && quotas.equals(p.quotas);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(version, auth, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels);
+    return Objects.hash(version, auth, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas);
   }
 
   /** A short summary for logs; {@link #toJson} gives the whole document. */

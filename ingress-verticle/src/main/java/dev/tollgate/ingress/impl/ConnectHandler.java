@@ -65,6 +65,7 @@ public final class ConnectHandler {
     Decision decision = Decisions.require(policy, "CONNECT", hp.host(), hp.port(), user, record);
     boolean intercept = decision.action() == Verdict.INTERCEPT && interception != null && !interception.passthrough(hp.host());
     Limits limits = Decisions.rate(limiter, policy, user);
+    Decisions.quota(limiter, policy, user, false);
     long now = System.nanoTime();
     if (!limiter.acquireTunnel(user, limits, now)) {
       throw ProxyFailure.limited("tunnel limit reached: " + limits.maxTunnels() + " open", 1);

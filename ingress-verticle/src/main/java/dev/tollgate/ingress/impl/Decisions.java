@@ -2,6 +2,7 @@ package dev.tollgate.ingress.impl;
 
 import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.UserLimiter;
+import dev.tollgate.common.quota.Denial;
 import dev.tollgate.ingress.log.AccessRecord;
 import dev.tollgate.common.policy.Decision;
 import dev.tollgate.common.policy.Limits;
@@ -25,6 +26,17 @@ final class Decisions {
           "request rate limit: " + limits.requestsPerSecond() + "/s", (waitNanos + 999_999_999L) / 1_000_000_000L);
     }
     return limits;
+  }
+
+  /**
+   * Checks {@code user}'s quotas before a forwarded request ({@code request}: counted when allowed)
+   * or a new tunnel; throws 429 naming the quota, with {@code Retry-After} to the period's end.
+   */
+  static void quota(UserLimiter limiter, Policy policy, String user, boolean request) {
+    Denial d = limiter.quotas().check(UserLimiter.key(user), policy.quotaFor(user), request);
+    if (d != null) {
+      throw ProxyFailure.limited(d.reason(), d.retryAfterSeconds());
+    }
   }
 
   /** Decides; throws the 403/407 failure unless the request may go on. */

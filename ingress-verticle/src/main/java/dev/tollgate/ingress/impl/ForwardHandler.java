@@ -68,6 +68,7 @@ public final class ForwardHandler {
     }
     Decisions.require(policy, request.method().name(), host, port, user, record);
     Limits limits = Decisions.rate(limiter, policy, user);
+    Decisions.quota(limiter, policy, user, true);
     TokenBucket bytes = limiter.bytes(user, limits, System.nanoTime());
     dialer
         .resolve(host, port)

@@ -4,7 +4,6 @@ import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.TokenBucket;
 import dev.tollgate.common.limits.UserLimiter;
-import dev.tollgate.common.policy.Limits;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.ingress.RequestTargets;
 import dev.tollgate.ingress.log.AccessLog;
@@ -154,8 +153,11 @@ public final class Interception {
       record.target("https://" + new HostPort(hp.host(), hp.port()) + path);
       Policy inForce = policy.get();
       Decisions.require(inForce, request.method().name(), hp.host(), hp.port(), session.user(), record);
-      Limits limits = Decisions.rate(limiter, inForce, session.user());
-      TokenBucket bytes = limiter.bytes(session.user(), limits, System.nanoTime());
+      Decisions.rate(limiter, inForce, session.user());
+      Decisions.quota(limiter, inForce, session.user(), true);
+      // The tunnel around this request already shapes and counts its bytes (on the wire, TLS
+      // included); charging the inner bodies again would halve the user's rate and double their count.
+      TokenBucket bytes = null;
       String clientIp = HostPort.parse(session.client()).host();
       dialer
           .resolve(hp.host(), hp.port())
