@@ -145,11 +145,18 @@ public final class Node {
                 metrics.proxy().certificates(() -> mitm.leaves().mints(), () -> mitm.leaves().hits());
                 metrics.proxy().certificateRejections(() -> mitm.passthrough().rejectedTotal());
                 metrics.proxy().quotas(limiter.quotas());
+                vertx.eventBus().localConsumer(dev.tollgate.common.Addresses.POLICY_APPLIED, m -> applyCaps());
                 ready.set(true);
                 LOG.info("tollgate ready: {}", describe());
                 return this;
               });
         });
+  }
+
+  /** The policy's node-wide caps, when it sets them, replace the config's. */
+  private void applyCaps() {
+    var limits = policy.get().limits();
+    capacity.policyCaps(limits.maxTunnelsPerNode(), limits.maxConnectionsPerClientAddress());
   }
 
   /** Blocking preparation, on a worker: data dir, TLS material, local addresses. */
@@ -158,6 +165,7 @@ public final class Node {
     token = ControlToken.resolve(config);
     policyStore = PolicyStore.open(config.dataDir().resolve("policy"), config.policySeed());
     policy.set(policyStore.current().policy());
+    applyCaps();
     accessLog =
         new AccessLog(
             config.nodeName(),

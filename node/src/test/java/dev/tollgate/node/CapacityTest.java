@@ -82,6 +82,37 @@ class CapacityTest {
   }
 
   @Test
+  void thePolicyCanSetTheNodeCapsAndReplacesTheConfigs(@TempDir Path dir) throws Exception {
+    Node node = node(dir, new JsonObject().put("maxTunnelsPerNode", 100));
+    List<Raw> open = new ArrayList<>();
+    try {
+      JsonObject policy = new JsonObject()
+          .put("network", new JsonObject().put("allowPrivate", new io.vertx.core.json.JsonArray().add("127.0.0.0/8")))
+          .put("limits", new JsonObject().put("maxTunnelsPerNode", 1));
+      assertEquals(200, new Control(node).put("/v1/policy", policy).status());
+      Raw first = new Raw(node.proxyPort());
+      open.add(first);
+      assertEquals(200, Raw.status(connect(first)));
+      try (Raw second = new Raw(node.proxyPort())) {
+        assertEquals(503, Raw.status(connect(second)), "the policy's cap of 1, not the config's 100");
+      }
+      Control.Reply bad = new Control(node).put("/v1/policy", policy.copy().put("limits", new JsonObject().put("maxTunnelsPerNode", -1)));
+      assertEquals(400, bad.status());
+      assertEquals("limits.maxTunnelsPerNode", bad.body().getString("path"));
+      policy.getJsonObject("limits").remove("maxTunnelsPerNode");
+      assertEquals(200, new Control(node).put("/v1/policy", policy).status());
+      try (Raw second = new Raw(node.proxyPort())) {
+        assertEquals(200, Raw.status(connect(second)), "back to the config's cap");
+      }
+    } finally {
+      for (Raw r : open) {
+        r.close();
+      }
+      Await.result(node.stop());
+    }
+  }
+
+  @Test
   void oneClientAddressOverItsConnectionCapGets429(@TempDir Path dir) throws Exception {
     Node node = node(dir, new JsonObject().put("maxConnectionsPerClientAddress", 3));
     List<Raw> idle = new ArrayList<>();

@@ -20,6 +20,9 @@ public final class CapacityGuard {
 
   private final NodeConfig.Capacity config;
   private final IntSupplier tunnels;
+  /** The policy's caps, which replace the config's when set (null: not set). */
+  private volatile Integer policyMaxTunnels;
+  private volatile Integer policyMaxConnections;
   private final ConcurrentHashMap<String, AtomicInteger> connections = new ConcurrentHashMap<>();
   private volatile long heapCheckedAt = System.nanoTime() - HEAP_CHECK_NANOS;
   private volatile double heapShare;
@@ -30,19 +33,28 @@ public final class CapacityGuard {
     this.tunnels = tunnels;
   }
 
+  /** Takes a policy's node-wide caps ({@code limits.maxTunnelsPerNode}, {@code limits.maxConnectionsPerClientAddress}); null leaves the config's. */
+  public void policyCaps(Integer maxTunnelsPerNode, Integer maxConnectionsPerClientAddress) {
+    policyMaxTunnels = maxTunnelsPerNode;
+    policyMaxConnections = maxConnectionsPerClientAddress;
+  }
+
   /** Whether the node holds as many tunnels as it may. */
   public boolean full() {
-    return config.maxTunnelsPerNode() > 0 && tunnels.getAsInt() >= config.maxTunnelsPerNode();
+    int max = maxTunnels();
+    return max > 0 && tunnels.getAsInt() >= max;
   }
 
   public int maxTunnels() {
-    return config.maxTunnelsPerNode();
+    Integer p = policyMaxTunnels;
+    return p != null ? p : config.maxTunnelsPerNode();
   }
 
   /** Counts a new client connection from {@code ip}; false when it is over the per-address cap (it is counted anyway: pair with {@link #closed}). */
   public boolean opened(String ip) {
     int n = connections.computeIfAbsent(ip, k -> new AtomicInteger()).incrementAndGet();
-    return config.maxConnectionsPerClientAddress() <= 0 || n <= config.maxConnectionsPerClientAddress();
+    int max = maxConnectionsPerClient();
+    return max <= 0 || n <= max;
   }
 
   public void closed(String ip) {
@@ -50,7 +62,8 @@ public final class CapacityGuard {
   }
 
   public int maxConnectionsPerClient() {
-    return config.maxConnectionsPerClientAddress();
+    Integer p = policyMaxConnections;
+    return p != null ? p : config.maxConnectionsPerClientAddress();
   }
 
   /** Whether the heap in use after the last collection is above the guard's share of the maximum. */

@@ -74,7 +74,7 @@ public final class ProxyMetrics {
     for (String kind : new String[] {"rule", "default", "private-address", "port", "auth", "other"}) {
       counter("tollgate.policy.denials", "reason", kind);
     }
-    for (String kind : new String[] {"requests", "tunnels"}) {
+    for (String kind : new String[] {"requests", "tunnels", "quota"}) {
       counter("tollgate.rate.limited", "limit", kind);
     }
     counter("tollgate.tls.handshake.failures", "listener", "proxy-tls");
@@ -133,7 +133,8 @@ public final class ProxyMetrics {
     } else if (status == 407) {
       counter("tollgate.policy.denials", "reason", "auth").increment();
     } else if (status == 429) {
-      counter("tollgate.rate.limited", "limit", denial != null && denial.startsWith("tunnel") ? "tunnels" : "requests").increment();
+      String kind = denial == null ? "requests" : denial.startsWith("tunnel") ? "tunnels" : denial.startsWith("quota") ? "quota" : "requests";
+      counter("tollgate.rate.limited", "limit", kind).increment();
     }
   }
 

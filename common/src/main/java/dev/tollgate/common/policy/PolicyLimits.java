@@ -16,12 +16,22 @@ import java.util.function.Predicate;
  * @param users overrides by user name
  * @param groups overrides by group name
  */
-public record PolicyLimits(Limits defaults, Map<String, LimitOverride> users, Map<String, LimitOverride> groups) {
+public record PolicyLimits(
+    Limits defaults,
+    Map<String, LimitOverride> users,
+    Map<String, LimitOverride> groups,
+    Integer maxTunnelsPerNode,
+    Integer maxConnectionsPerClientAddress) {
 
   /** Unlimited, no overrides. */
   public static final PolicyLimits NONE = new PolicyLimits(Limits.UNLIMITED, Map.of(), Map.of());
 
-  private static final Set<String> KEYS = Set.of("default", "users", "groups");
+  private static final Set<String> KEYS = Set.of("default", "users", "groups", "maxTunnelsPerNode", "maxConnectionsPerClientAddress");
+
+  /** Per-user limits only; the node-wide caps are left to the node's config. */
+  public PolicyLimits(Limits defaults, Map<String, LimitOverride> users, Map<String, LimitOverride> groups) {
+    this(defaults, users, groups, null, null);
+  }
 
   public PolicyLimits {
     Objects.requireNonNull(defaults, "defaults");
@@ -54,7 +64,10 @@ public record PolicyLimits(Limits defaults, Map<String, LimitOverride> users, Ma
     users.forEach((name, o) -> u.put(name, o.toJson()));
     JsonObject g = new JsonObject();
     groups.forEach((name, o) -> g.put(name, o.toJson()));
-    return new JsonObject().put("default", defaults.toJson()).put("users", u).put("groups", g);
+    JsonObject o = new JsonObject().put("default", defaults.toJson()).put("users", u).put("groups", g);
+    if (maxTunnelsPerNode != null) o.put("maxTunnelsPerNode", maxTunnelsPerNode);
+    if (maxConnectionsPerClientAddress != null) o.put("maxConnectionsPerClientAddress", maxConnectionsPerClientAddress);
+    return o;
   }
 
   /** Reads the {@code limits} section; user and group names are checked against {@code auth}. */
@@ -63,7 +76,14 @@ public record PolicyLimits(Limits defaults, Map<String, LimitOverride> users, Ma
     Limits defaults = LimitOverride.read(o.getValue("default"), "limits.default").over(Limits.UNLIMITED);
     Map<String, LimitOverride> users = overrides(o.getValue("users"), "limits.users", auth::mayBeUser, "user");
     Map<String, LimitOverride> groups = overrides(o.getValue("groups"), "limits.groups", auth.groups()::containsKey, "group");
-    return new PolicyLimits(defaults, users, groups);
+    // Node-wide caps: when set, they replace the config's limits.maxTunnelsPerNode and
+    // limits.maxConnectionsPerClientAddress on every node (0: no cap).
+    return new PolicyLimits(defaults, users, groups, cap(o, "maxTunnelsPerNode"), cap(o, "maxConnectionsPerClientAddress"));
+  }
+
+  private static Integer cap(JsonObject o, String key) {
+    Object v = o.getValue(key);
+    return v == null ? null : (int) Json.whole(v, Json.at("limits", key), 0, Integer.MAX_VALUE);
   }
 
   private static Map<String, LimitOverride> overrides(Object value, String path, Predicate<String> known, String what) {
