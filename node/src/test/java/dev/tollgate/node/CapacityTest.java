@@ -152,4 +152,45 @@ class CapacityTest {
       Await.result(node.stop());
     }
   }
+
+  @Test
+  void aNodeOnASmallHeapRefusesNewTunnelsBeforeOpenOnesFail(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("small.yaml");
+    java.nio.file.Files.writeString(config, """
+        proxy: {listen: "127.0.0.1:0"}
+        control: {listen: "127.0.0.1:0"}
+        node: {name: small, dataDir: "%s"}
+        network: {allowPrivate: ["127.0.0.0/8"], connectPorts: [%d]}
+        limits: {memoryGuard: 0.6}
+        """.formatted(dir.resolve("data"), origin.echoPort()));
+    List<Raw> open = new ArrayList<>();
+    try (dev.tollgate.node.fixtures.ForkedNode small =
+        dev.tollgate.node.fixtures.ForkedNode.start(List.of("-Xmx48m"), List.of("--config", config.toString()))) {
+      int port = small.awaitReady();
+      String refused = null;
+      // Every open tunnel holds some heap; keep opening until the guard says no (or far past where it must).
+      for (int i = 0; i < 6000 && refused == null; i++) {
+        Raw raw = new Raw(port);
+        String head = connect(raw);
+        if (Raw.status(head) == 200) {
+          open.add(raw);
+        } else {
+          refused = head;
+          raw.close();
+        }
+      }
+      System.out.printf("a node with -Xmx48m and memoryGuard 0.6 refused new tunnels after %d open%n", open.size());
+      assertEquals(503, Raw.status(refused), refused + "\n" + small.output());
+      assertTrue(ForwardTest.header(refused, "x-tollgate-reason").contains("short of memory"), refused);
+      for (Raw r : List.of(open.get(0), open.get(open.size() / 2), open.get(open.size() - 1))) {
+        r.timeout(10_000).send("still here");
+        assertEquals("still here", new String(r.readN(10), java.nio.charset.StandardCharsets.UTF_8), "open tunnels keep working");
+      }
+      assertTrue(small.process().isAlive(), "no OutOfMemoryError\n" + small.output());
+    } finally {
+      for (Raw r : open) {
+        r.close();
+      }
+    }
+  }
 }
