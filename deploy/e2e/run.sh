@@ -606,9 +606,10 @@ pw_hash="$(printf %s "$pw" | "${launch[@]}" hash-password 2>"$out/hash-err")"
 detail="hash-password printed '$pw_hash' $(cat "$out/hash-err")"
 check "hash-password prints a \$2y\$ bcrypt hash" bash -c '[[ "$1" =~ ^\$2y\$[0-9]{2}\$[./A-Za-z0-9]{53}$ ]]' _ "$pw_hash"
 cat >"$tmp/policy-auth.json" <<EOF
-{"auth": {"required": true, "realm": "tollgate e2e", "users": {"e2e-user": "$pw_hash", "e2e-slow": "$pw_hash"}},
+{"auth": {"required": true, "realm": "tollgate e2e", "users": {"e2e-user": "$pw_hash", "e2e-slow": "$pw_hash", "e2e-quota": "$pw_hash"}},
  "rules": [{"id": "e2e-no-plain-origin", "action": "deny", "hosts": ["127.0.0.1"], "ports": [$ORIGIN_PORT], "methods": ["DELETE"]}],
  "limits": {"users": {"e2e-slow": {"requestsPerSecond": 1, "burst": 1}}},
+ "quotas": {"users": {"e2e-quota": {"requests": {"perDay": 2}}}},
  "default": "allow"}
 EOF
 policy_put "$tmp/policy-auth.json" -H 'If-Match: "0"'
@@ -657,6 +658,24 @@ c -x "$PROXY" --proxy-user "e2e-slow:$pw" -D "$out/h12i" -o /dev/null -w '%{http
 detail="statuses $(code), $(tr -d '\r' <"$out/h12i" | tr '\n' '|') $(cat "$out/err")"
 check "a user limited to 1 request/s: 200, then 429 with Retry-After naming the rate limit" \
   bash -c '[[ "$(cat "$1")" == "200 429 429" ]] && grep -qi "^Retry-After: *[1-9]" "$2" && grep -qi "^X-Tollgate-Reason: *request rate limit" "$2"' _ "$out/code" "$out/h12i"
+
+# A user over a daily request quota: 429 naming it, Retry-After to midnight UTC; usage and reset over the API.
+c -x "$PROXY" --proxy-user "e2e-quota:$pw" -o /dev/null -o /dev/null -o /dev/null -D "$out/h12q" -w '%{http_code} ' \
+  "$ORIGIN/index.html" "$ORIGIN/index.html" "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+to_midnight=$(( $(date -u -d 'tomorrow 00:00' +%s) - $(date -u +%s) ))
+retry_after="$(tr -d '\r' <"$out/h12q" | grep -i '^Retry-After:' | tail -n 1 | awk '{print $2}')"
+detail="statuses $(code), Retry-After '$retry_after' vs $to_midnight s to midnight, $(tr -d '\r' <"$out/h12q" | tr '\n' '|') $(cat "$out/err")"
+check "a quota of 2 requests a day: 200 200, then 429 naming requests.perDay with Retry-After to midnight UTC" \
+  bash -c '[[ "$(cat "$1")" == "200 200 429 " ]] && grep -qi "^X-Tollgate-Reason: *quota requests.perDay exceeded" "$2" && (( $3 - $4 <= 5 && $4 - $3 <= 5 ))' \
+  _ "$out/code" "$out/h12q" "${retry_after:-0}" "$to_midnight"
+c --max-time 5 "${AUTH[@]}" -o "$out/usage" "$CONTROL/v1/usage/e2e-quota" 2>"$out/err"
+detail="$(cat "$out/usage" 2>/dev/null) $(cat "$out/err")"
+check "GET /v1/usage/e2e-quota: 2 requests today, requests.perDay exceeded" \
+  bash -c 'grep -q "\"day\":{\"bytes\":[0-9]*,\"requests\":2," "$1" && grep -q "\"exceeded\":{\"quota\":\"requests.perDay\"" "$1"' _ "$out/usage"
+st="$(c --max-time 5 "${AUTH[@]}" -X DELETE -o "$out/ureset" -w '%{http_code}' "$CONTROL/v1/usage/e2e-quota" 2>&1)"
+c -x "$PROXY" --proxy-user "e2e-quota:$pw" -o /dev/null -w '%{http_code}' "$ORIGIN/index.html" >"$out/code" 2>"$out/err"
+detail="reset status $st $(cat "$out/ureset" 2>/dev/null), then $(code) $(cat "$out/err")"
+check "DELETE /v1/usage/e2e-quota resets it: the next request is 200" bash -c '[[ "$1" == 200 && "$(cat "$2")" == 200 ]]' _ "$st" "$out/code"
 
 # A policy that does not validate: 400 naming the bad value's path; nothing changes.
 printf '{"rules": [{"id": "bad-port", "action": "allow", "ports": [70000]}]}' >"$tmp/policy-bad.json"

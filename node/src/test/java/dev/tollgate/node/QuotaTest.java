@@ -195,7 +195,7 @@ class QuotaTest {
     JsonObject usage = new Control(node).get("/v1/usage").body();
     JsonObject bob = usage.getJsonObject("users").getJsonObject("bob");
     assertTrue(bob.getJsonObject("day").getLong("bytes") >= 1 << 20, usage.encode());
-    assertEquals(LocalDate.now(ZoneOffset.UTC).toString(), usage.getJsonObject("day").getString("period"));
+    assertEquals(LocalDate.now(ZoneOffset.UTC).toString(), usage.getJsonObject("periods").getJsonObject("day").getString("period"));
 
     put(policy(1L << 30));
     assertEquals(200, Raw.status(get("bob")), "a raised quota applies at once");

@@ -72,8 +72,9 @@ public final class UsageApi {
     Periods p = ledger.periods();
     return new JsonObject()
         .put("node", node)
-        .put("day", new JsonObject().put("period", p.day().substring(1)).put("endsAt", Instant.ofEpochMilli(p.dayEnd()).toString()))
-        .put("month", new JsonObject().put("period", p.month().substring(1)).put("endsAt", Instant.ofEpochMilli(p.monthEnd()).toString()));
+        .put("periods", new JsonObject()
+            .put("day", new JsonObject().put("period", p.day().substring(1)).put("endsAt", Instant.ofEpochMilli(p.dayEnd()).toString()))
+            .put("month", new JsonObject().put("period", p.month().substring(1)).put("endsAt", Instant.ofEpochMilli(p.monthEnd()).toString())));
   }
 
   private static JsonObject json(QuotaLedger.Usage u) {
