@@ -6,6 +6,7 @@ import dev.tollgate.common.HostPort;
 import dev.tollgate.common.IpLiterals;
 import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.metrics.ProxyMetrics;
+import dev.tollgate.tunnel.impl.TlsFailures;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -142,7 +143,7 @@ public final class Dialer {
     if (e instanceof ConnectException) {
       return ProxyFailure.upstream("connection to " + target.authority() + " refused", e);
     }
-    return ProxyFailure.upstream("cannot connect to " + target.authority() + ": " + e.getMessage(), e);
+    return ProxyFailure.upstream("cannot connect to " + target.authority() + ": " + TlsFailures.reason(e), e);
   }
 
   /** Closes the underlying client. */
