@@ -265,6 +265,17 @@ class UpstreamTlsTest {
   }
 
   @Test
+  void entriesWithTheSameDialAndSniButAnotherVerifyNameNeverShareAConnection() throws Exception {
+    // Same address, same SNI: only the checks differ. A pooled connection verified for lb.test
+    // must not carry wrong.test's request, nor the other way round.
+    HttpClient client = client(HttpClient.Version.HTTP_1_1);
+    for (int i = 0; i < 2; i++) {
+      assertEquals(200, client.send(HttpRequest.newBuilder(URI.create("https://lb.test/hello")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+      assertEquals(502, client.send(HttpRequest.newBuilder(URI.create("https://wrong.test/hello")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+  }
+
+  @Test
   void anUpstreamThatRequiresAClientCertificateGetsTheConfiguredOne() throws Exception {
     HttpResponse<String> r = get(HttpClient.Version.HTTP_1_1, "https://mtls.test/hello");
     assertEquals(200, r.statusCode(), r.body());
