@@ -22,7 +22,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * @param limiter per-user tunnel, request-rate and bandwidth limits
  * @param accessLog one line per forwarded request and per tunnel
  * @param leaves the interception leaf cache (available once the node's mitm verticle runs)
- * @param upstreamTrust trust anchors for intercepted upstreams (the JVM's plus mitm.upstreamTrust)
+ * @param upstreamTrust how upstreams are reached: trust anchors for TLS upstreams (the JVM's plus
+ *     mitm.upstreamTrust) and the per-host dial, SNI, verify-name and client-certificate settings of
+ *     {@code upstreams:}; hand it to every TLS {@code HttpForwarder} and {@code Dialer}
  * @param capacity the node's tunnel cap, per-client connection cap and memory guard
  * @param passthrough hosts never intercepted because their clients reject Tollgate's certificate
  */
@@ -37,6 +39,6 @@ public record IngressSetup(
     UserLimiter limiter,
     AccessLog accessLog,
     java.util.function.Supplier<dev.tollgate.mitm.LeafCache> leaves,
-    io.vertx.core.net.TrustOptions upstreamTrust,
+    dev.tollgate.tunnel.UpstreamTls upstreamTrust,
     dev.tollgate.common.limits.CapacityGuard capacity,
     java.util.function.Supplier<dev.tollgate.mitm.intercept.Passthrough> passthrough) {}

@@ -42,7 +42,7 @@ public final class IngressVerticle extends VerticleBase {
     NodeConfig.Timeouts timeouts = config.timeouts();
     TimeoutsInForce inForce = new TimeoutsInForce(timeouts, setup.policy());
     ProxyMetrics metrics = setup.accessLog().metrics();
-    Dialer dialer = new Dialer(vertx, new AllowedPrivate(config.allowPrivate(), setup.policy()), () -> inForce.get().connect(), setup.self(), metrics);
+    Dialer dialer = new Dialer(vertx, new AllowedPrivate(config.allowPrivate(), setup.policy()), () -> inForce.get().connect(), setup.self(), metrics, setup.upstreamTrust());
     watchLoopLag(metrics);
     HttpForwarder forwarder =
         new HttpForwarder(

@@ -19,6 +19,7 @@ import dev.tollgate.ingress.IngressVerticle;
 import dev.tollgate.ingress.SelfAddresses;
 import dev.tollgate.tunnel.TunnelRegistry;
 import dev.tollgate.tunnel.TunnelVerticle;
+import dev.tollgate.tunnel.UpstreamTls;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -181,7 +182,7 @@ public final class Node {
     }
     return new IngressSetup(
         config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx, metrics.proxy()), limiter, accessLog,
-        () -> mitm.leaves(), UpstreamTrust.load(config.ca().upstreamTrust()), capacity, () -> mitm.passthrough());
+        () -> mitm.leaves(), UpstreamTls.load(vertx, config.ca().upstreamTrust(), config.upstreams()), capacity, () -> mitm.passthrough());
   }
 
   private List<SelfAddresses.Bound> bound() {

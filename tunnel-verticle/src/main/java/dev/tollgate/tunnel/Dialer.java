@@ -2,9 +2,11 @@ package dev.tollgate.tunnel;
 
 import dev.tollgate.common.AddressClassifier;
 import dev.tollgate.common.Cidr;
+import dev.tollgate.common.HostPort;
 import dev.tollgate.common.IpLiterals;
 import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.metrics.ProxyMetrics;
+import dev.tollgate.tunnel.impl.TlsFailures;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -32,6 +34,7 @@ public final class Dialer {
   private final Supplier<List<Cidr>> allowPrivate;
   private final BiPredicate<InetAddress, Integer> isSelf;
   private final Supplier<Duration> connectTimeout;
+  private final UpstreamTls upstreams;
 
   /**
    * @param allowPrivate networks exempt from the private-address refusal (read per request: policy may change it)
@@ -55,6 +58,18 @@ public final class Dialer {
       Supplier<Duration> connectTimeout,
       BiPredicate<InetAddress, Integer> isSelf,
       ProxyMetrics metrics) {
+    this(vertx, allowPrivate, connectTimeout, isSelf, metrics, UpstreamTls.none());
+  }
+
+  /** @param upstreams where each upstream is really dialed ({@code upstreams:} {@code dial}) */
+  public Dialer(
+      Vertx vertx,
+      Supplier<List<Cidr>> allowPrivate,
+      Supplier<Duration> connectTimeout,
+      BiPredicate<InetAddress, Integer> isSelf,
+      ProxyMetrics metrics,
+      UpstreamTls upstreams) {
+    this.upstreams = upstreams;
     this.metrics = metrics;
     this.connectTimeout = connectTimeout;
     this.vertx = vertx;
@@ -64,24 +79,32 @@ public final class Dialer {
         vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true));
   }
 
-  /** Resolves and checks {@code host:port}; fails with a {@link ProxyFailure} (403, 502). */
+  /**
+   * Resolves and checks {@code host:port} — or the {@code dial} address configured for it, which
+   * is then what the private-address and loop checks judge; fails with a {@link ProxyFailure}
+   * (403, 502).
+   */
   public Future<Target> resolve(String host, int port) {
-    InetAddress literal = IpLiterals.parse(host);
+    HostPort dial = upstreams.dial(host, port);
+    String dialHost = dial == null ? host : dial.host();
+    int dialPort = dial == null ? port : dial.port();
+    InetAddress literal = IpLiterals.parse(dialHost);
     if (literal != null) {
-      return check(host, port, new InetAddress[] {literal});
+      return check(host, port, dialPort, new InetAddress[] {literal});
     }
+    String what = dial == null ? host : dialHost + " (dial of " + host + ")";
     return vertx
-        .executeBlocking(() -> InetAddress.getAllByName(host), false)
+        .executeBlocking(() -> InetAddress.getAllByName(dialHost), false)
         .recover(
             e ->
                 Future.failedFuture(
                     e instanceof UnknownHostException
-                        ? ProxyFailure.upstream("DNS lookup failed for " + host, null)
-                        : ProxyFailure.upstream("DNS lookup failed for " + host + ": " + e.getMessage(), e)))
-        .compose(all -> check(host, port, all));
+                        ? ProxyFailure.upstream("DNS lookup failed for " + what, null)
+                        : ProxyFailure.upstream("DNS lookup failed for " + what + ": " + e.getMessage(), e)))
+        .compose(all -> check(host, port, dialPort, all));
   }
 
-  private Future<Target> check(String host, int port, InetAddress[] candidates) {
+  private Future<Target> check(String host, int port, int dialPort, InetAddress[] candidates) {
     ProxyFailure refusal = null;
     List<Cidr> allowed = allowPrivate.get();
     for (InetAddress a : candidates) {
@@ -89,18 +112,18 @@ public final class Dialer {
         refusal = ProxyFailure.denied(AddressClassifier.classify(a).reason());
         continue;
       }
-      if (isSelf.test(AddressClassifier.unmapped(a), port)) {
+      if (isSelf.test(AddressClassifier.unmapped(a), dialPort)) {
         refusal = ProxyFailure.denied("forwarding loop: the target is this proxy");
         continue;
       }
-      return Future.succeededFuture(new Target(host, port, a));
+      return Future.succeededFuture(new Target(host, port, a, dialPort));
     }
     return Future.failedFuture(refusal);
   }
 
   /** Connects to the checked address; fails with 502 (refused, unreachable) or 504 (timeout). */
   public Future<NetSocket> connect(Target target) {
-    SocketAddress address = SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress());
+    SocketAddress address = SocketAddress.inetSocketAddress(target.dialPort(), target.address().getHostAddress());
     int timeout = (int) Math.min(Integer.MAX_VALUE, connectTimeout.get().toMillis());
     long start = System.nanoTime();
     return client
@@ -120,7 +143,7 @@ public final class Dialer {
     if (e instanceof ConnectException) {
       return ProxyFailure.upstream("connection to " + target.authority() + " refused", e);
     }
-    return ProxyFailure.upstream("cannot connect to " + target.authority() + ": " + e.getMessage(), e);
+    return ProxyFailure.upstream("cannot connect to " + target.authority() + ": " + TlsFailures.reason(e), e);
   }
 
   /** Closes the underlying client. */

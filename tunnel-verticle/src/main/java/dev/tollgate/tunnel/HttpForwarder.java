@@ -4,6 +4,7 @@ import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.TokenBucket;
 import dev.tollgate.tunnel.impl.Pump;
 import dev.tollgate.tunnel.impl.HopByHop;
+import dev.tollgate.tunnel.impl.Http2Translation;
 import dev.tollgate.tunnel.impl.Upload;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -23,13 +24,16 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
-import io.vertx.core.net.TrustOptions;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
- * Forwards absolute-form requests to their upstream over pooled keep-alive HTTP/1.1 connections.
+ * Forwards absolute-form requests to their upstream over pooled keep-alive connections: HTTP/1.1
+ * for plain upstreams; for TLS upstreams h2 or HTTP/1.1, as the upstream picks by ALPN (requests
+ * are fitted to the version, see {@link Http2Translation}), with the dialing and TLS settings of
+ * {@link UpstreamTls} for the request's host.
  * Bodies stream both ways with backpressure (never buffered whole) and are shaped by the user's
  * byte bucket; hop-by-hop headers are dropped both ways and {@code Via} is added. A protocol
  * upgrade (WebSocket) becomes a registered tunnel after the upstream's 101. One per event loop.
@@ -42,23 +46,35 @@ public final class HttpForwarder {
 
   private final ForwardOptions options;
   private final HttpClientAgent client;
+  /** HTTP/1.1 only: a protocol upgrade (WebSocket) has no h2 form here. The same client when plain. */
+  private final HttpClientAgent upgradeClient;
+  private final UpstreamTls upstreams;
   private final TunnelRegistry registry;
   private final Vertx vertx;
   private final boolean tls;
 
   public HttpForwarder(Vertx vertx, ForwardOptions options, TunnelRegistry registry) {
-    this(vertx, options, registry, null);
+    this(vertx, options, registry, UpstreamTls.none());
   }
 
   /**
-   * @param tlsTrust with it, every upstream is reached over TLS, its certificate verified against
-   *     these trust anchors and the request's host name (SNI is that name); null: plain HTTP
+   * @param upstreams when it has {@link UpstreamTls#defaultTrust() trust anchors}, every upstream
+   *     is reached over TLS, its certificate verified against them and the request's host name
+   *     (SNI is that name), unless the host has {@code upstreams:} settings of its own; without
+   *     anchors, plain HTTP
    */
-  public HttpForwarder(Vertx vertx, ForwardOptions options, TunnelRegistry registry, TrustOptions tlsTrust) {
+  public HttpForwarder(Vertx vertx, ForwardOptions options, TunnelRegistry registry, UpstreamTls upstreams) {
     this.vertx = vertx;
     this.options = options;
     this.registry = registry;
-    this.tls = tlsTrust != null;
+    this.upstreams = upstreams;
+    this.tls = upstreams.defaultTrust() != null;
+    PoolOptions pool = new PoolOptions().setHttp1MaxSize(options.maxPerUpstream()).setMaxWaitQueueSize(4096);
+    this.client = vertx.createHttpClient(clientOptions(tls ? HttpVersion.HTTP_2 : HttpVersion.HTTP_1_1), pool);
+    this.upgradeClient = tls ? vertx.createHttpClient(clientOptions(HttpVersion.HTTP_1_1), pool) : client;
+  }
+
+  private HttpClientOptions clientOptions(HttpVersion version) {
     HttpClientOptions clientOptions =
             new HttpClientOptions()
                 .setProtocolVersion(HttpVersion.HTTP_1_1)
@@ -69,10 +85,19 @@ public final class HttpForwarder {
                 .setMaxHeaderSize(64 * 1024)
                 .setDecompressionSupported(false);
     if (tls) {
-      // Verification is never switched off: the trust anchors and the host name are checked.
-      clientOptions.setSsl(true).setVerifyHost(true).setForceSni(true).setTrustOptions(tlsTrust);
+      // Verification is never switched off: the trust anchors and the host name are checked
+      // (UpstreamTls routes bring their own trust manager for a configured verifyName).
+      clientOptions
+          .setSsl(true)
+          .setVerifyHost(true)
+          .setForceSni(true)
+          .setTrustOptions(upstreams.defaultTrust())
+          .setUseAlpn(true)
+          .setAlpnVersions(version == HttpVersion.HTTP_2 ? List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1) : List.of(HttpVersion.HTTP_1_1))
+          .setProtocolVersion(version)
+          .setHttp2KeepAliveTimeout((int) Math.max(1, options.keepAlive().toSeconds()));
     }
-    this.client = vertx.createHttpClient(clientOptions, new PoolOptions().setHttp1MaxSize(options.maxPerUpstream()).setMaxWaitQueueSize(4096));
+    return clientOptions;
   }
 
   /**
@@ -100,14 +125,20 @@ public final class HttpForwarder {
     RequestOptions ro =
         new RequestOptions()
             .setMethod(request.method())
-            .setServer(SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress()))
+            .setServer(SocketAddress.inetSocketAddress(target.dialPort(), target.address().getHostAddress()))
             .setHost(target.host())
             .setPort(target.port())
             .setURI(pathAndQuery)
             .setHeaders(headers)
             .setConnectTimeout(options.timeouts().get().connect().toMillis());
+    UpstreamTls.Route route = tls ? upstreams.route(target.host(), target.port()) : null;
+    if (route != null && route.sslOptions() != null) {
+      // The connection's host is the SNI name (Vert.x pools by it and by these options, so
+      // upstreams with other names or checks never share a connection); Host stays the request's.
+      ro.setHost(route.sni()).setSslOptions(route.sslOptions());
+    }
     if (upgrade) {
-      return client
+      return upgradeClient
           .request(ro)
           .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
           .compose(upstream -> switchProtocols(request, upstream, target, clientAddress, new TunnelOwner(user, bytes, () -> {})));
@@ -126,7 +157,10 @@ public final class HttpForwarder {
     return client
         .request(ro)
         .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
-        .compose(upstream -> exchange(request, upstream, bytes));
+        .compose(upstream -> {
+          Http2Translation.adapt(upstream, target.host(), target.port());
+          return exchange(request, upstream, bytes);
+        });
   }
 
   /** The upstream closed a (pooled) connection before answering anything. */
@@ -274,6 +308,6 @@ public final class HttpForwarder {
   }
 
   public Future<Void> close() {
-    return client.close();
+    return upgradeClient == client ? client.close() : Future.join(client.close(), upgradeClient.close()).mapEmpty();
   }
 }

@@ -9,8 +9,14 @@ import java.net.InetAddress;
  * @param host the name as the client wrote it (for Host headers, SNI and logs)
  * @param port the port
  * @param address the checked address to connect to
+ * @param dialPort the port to connect to: {@code port}, unless {@code upstreams:} sets a {@code dial}
  */
-public record Target(String host, int port, InetAddress address) {
+public record Target(String host, int port, InetAddress address, int dialPort) {
+
+  /** A target dialed at the port it names. */
+  public Target(String host, int port, InetAddress address) {
+    this(host, port, address, port);
+  }
 
   /** {@code host:port} in authority form. */
   public String authority() {
