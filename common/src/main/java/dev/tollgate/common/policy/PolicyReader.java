@@ -11,7 +11,7 @@ import java.util.Set;
 final class PolicyReader {
 
   private static final Set<String> KEYS =
-      Set.of("version", "auth", "rules", "default", "network", "limits", "timeouts", "enforceOnOpenTunnels");
+      Set.of("version", "auth", "rules", "default", "network", "limits", "timeouts", "enforceOnOpenTunnels", "rewrite");
   private static final Set<String> NETWORK_KEYS = Set.of("allowPrivate");
 
   private PolicyReader() {}
@@ -33,7 +33,8 @@ final class PolicyReader {
         allowPrivate(root.getValue("network")),
         PolicyLimits.read(root.getValue("limits"), auth),
         PolicyTimeouts.read(root.getValue("timeouts")),
-        Json.bool(root.getValue("enforceOnOpenTunnels"), "enforceOnOpenTunnels", false));
+        Json.bool(root.getValue("enforceOnOpenTunnels"), "enforceOnOpenTunnels", false),
+        Json.list(root, "rewrite", "", RewriteRule::read));
   }
 
   private static void checkUniqueIds(List<Rule> rules) {
