@@ -16,7 +16,7 @@ final class ConfigReader {
   private static final Map<String, Set<String>> KNOWN =
       Map.ofEntries(
           Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm", "limits", "upstreams")),
-          Map.entry("mitm", Set.of("ca", "upstreamTrust", "learnPassthrough")),
+          Map.entry("mitm", Set.of("ca", "upstreamTrust", "learnPassthrough", "rewriteMaxBody")),
           Map.entry("limits", Set.of("maxTunnelsPerNode", "maxConnectionsPerClientAddress", "memoryGuard")),
           Map.entry("mitm.ca", Set.of("cert", "key", "keyAlgorithm", "permittedDomains")),
           Map.entry("cluster", Set.of("enabled", "listen", "members")),
@@ -135,7 +135,8 @@ final class ConfigReader {
         domains.add(d.toLowerCase(java.util.Locale.ROOT));
       }
     }
-    return new NodeConfig.Ca(cert, key, algorithm, domains, trust, bool(mitm, "learnPassthrough", "mitm.learnPassthrough", false));
+    return new NodeConfig.Ca(cert, key, algorithm, domains, trust, bool(mitm, "learnPassthrough", "mitm.learnPassthrough", false),
+        integer(mitm, "rewriteMaxBody", "mitm.rewriteMaxBody", NodeConfig.Ca.DEFAULT_REWRITE_MAX_BODY, 0, NodeConfig.Ca.MAX_REWRITE_MAX_BODY));
   }
 
   private static NodeConfig.Cluster cluster(JsonObject cluster) {

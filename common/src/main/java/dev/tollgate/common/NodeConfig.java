@@ -96,8 +96,14 @@ public record NodeConfig(
    * @param permittedDomains when not empty, a generated CA may only vouch for these domains (nameConstraints)
    * @param upstreamTrust PEM CA files trusted for intercepted upstreams, besides the JVM's trust store
    * @param learnPassthrough whether hosts whose clients keep rejecting the certificate stop being intercepted
+   * @param rewriteMaxBody the largest response body (as received, and once decoded) that rewrite
+   *     rules change; larger bodies pass unmodified
    */
-  public record Ca(Path cert, Path key, String keyAlgorithm, List<String> permittedDomains, List<Path> upstreamTrust, boolean learnPassthrough) {
+  public record Ca(
+      Path cert, Path key, String keyAlgorithm, List<String> permittedDomains, List<Path> upstreamTrust, boolean learnPassthrough, int rewriteMaxBody) {
+    public static final int DEFAULT_REWRITE_MAX_BODY = 8 * 1024 * 1024;
+    public static final int MAX_REWRITE_MAX_BODY = 256 * 1024 * 1024;
+
     public Ca {
       permittedDomains = List.copyOf(permittedDomains);
       upstreamTrust = List.copyOf(upstreamTrust);
@@ -214,7 +220,7 @@ public record NodeConfig(
         .put("control", control())
         .put("cluster", cluster.toJson())
         .put("limits", capacity.toJson())
-        .put("mitm", new JsonObject().put("ca", ca.toJson()).put("upstreamTrust", new JsonArray(ca.upstreamTrust().stream().map(Path::toString).toList())).put("learnPassthrough", ca.learnPassthrough()))
+        .put("mitm", new JsonObject().put("ca", ca.toJson()).put("upstreamTrust", new JsonArray(ca.upstreamTrust().stream().map(Path::toString).toList())).put("learnPassthrough", ca.learnPassthrough()).put("rewriteMaxBody", ca.rewriteMaxBody()))
         .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()).put("drainTimeout", Durations.format(drainTimeout)))
         .put(
             "network",

@@ -34,6 +34,14 @@ class NodeConfigTest {
     assertEquals(Duration.ofMinutes(5), c.timeouts().idle());
     assertEquals(Duration.ofHours(1), c.timeouts().maxLifetime());
     assertEquals(Duration.ofSeconds(30), c.timeouts().header());
+    assertEquals(8 * 1024 * 1024, c.ca().rewriteMaxBody());
+  }
+
+  @Test
+  void rewriteMaxBodyIsReadAndWrittenBack() {
+    NodeConfig c = NodeConfig.fromJson(new JsonObject("{\"mitm\": {\"rewriteMaxBody\": 65536}}"));
+    assertEquals(65536, c.ca().rewriteMaxBody());
+    assertEquals(c, NodeConfig.fromJson(c.toJson()));
   }
 
   @Test
@@ -87,6 +95,8 @@ class NodeConfigTest {
         "{\"accessLog\": {\"format\": \"apache\"}}|accessLog.format",
         "{\"accessLog\": {\"fiel\": \"x\"}}|accessLog.fiel",
         "{\"control\": {\"token\": \"has a space in it, sadly\"}}|control.token",
+        "{\"mitm\": {\"rewriteMaxBody\": -1}}|mitm.rewriteMaxBody",
+        "{\"mitm\": {\"rewriteMaxBody\": \"8MiB\"}}|mitm.rewriteMaxBody",
       })
   void rejectsNamingTheKey(String json, String key) {
     ConfigException e = assertThrows(ConfigException.class, () -> NodeConfig.fromJson(new JsonObject(json)));

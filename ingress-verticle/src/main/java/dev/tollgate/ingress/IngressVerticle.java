@@ -13,6 +13,7 @@ import dev.tollgate.ingress.impl.ProxyHandler;
 import dev.tollgate.tunnel.Dialer;
 import dev.tollgate.tunnel.ForwardOptions;
 import dev.tollgate.tunnel.HttpForwarder;
+import dev.tollgate.tunnel.rewrite.Rewriter;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -44,16 +45,18 @@ public final class IngressVerticle extends VerticleBase {
     ProxyMetrics metrics = setup.accessLog().metrics();
     Dialer dialer = new Dialer(vertx, new AllowedPrivate(config.allowPrivate(), setup.policy()), () -> inForce.get().connect(), setup.self(), metrics, setup.upstreamTrust());
     watchLoopLag(metrics);
+    // Rewrite rules apply to plain forwarded requests too: both go through the same forwarder code.
+    Rewriter rewriter = new Rewriter(vertx, setup.policy()::get, config.ca().rewriteMaxBody());
     HttpForwarder forwarder =
         new HttpForwarder(
             vertx,
             new ForwardOptions(
                 config.nodeName(), config.xForwardedFor(), inForce, Duration.ofSeconds(60), 256),
-            setup.registry());
+            setup.registry()).withRewriter(rewriter);
     interception =
         new Interception(
             vertx,
-            new HttpForwarder(vertx, new ForwardOptions(config.nodeName(), config.xForwardedFor(), inForce, Duration.ofSeconds(60), 256), setup.registry(), setup.upstreamTrust()),
+            new HttpForwarder(vertx, new ForwardOptions(config.nodeName(), config.xForwardedFor(), inForce, Duration.ofSeconds(60), 256), setup.registry(), setup.upstreamTrust()).withRewriter(rewriter),
             dialer,
             setup.registry(),
             setup.leaves(),

@@ -6,6 +6,9 @@ import dev.tollgate.tunnel.impl.Pump;
 import dev.tollgate.tunnel.impl.HopByHop;
 import dev.tollgate.tunnel.impl.Http2Translation;
 import dev.tollgate.tunnel.impl.Upload;
+import dev.tollgate.tunnel.rewrite.ExchangeRewrite;
+import dev.tollgate.tunnel.rewrite.Rewriter;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -52,6 +55,7 @@ public final class HttpForwarder {
   private final TunnelRegistry registry;
   private final Vertx vertx;
   private final boolean tls;
+  private Rewriter rewriter;
 
   public HttpForwarder(Vertx vertx, ForwardOptions options, TunnelRegistry registry) {
     this(vertx, options, registry, UpstreamTls.none());
@@ -101,6 +105,15 @@ public final class HttpForwarder {
   }
 
   /**
+   * Applies the policy's rewrite rules to the exchanges this forwarder carries (call before the
+   * first request). Exchanges no rule matches are forwarded exactly as without it.
+   */
+  public HttpForwarder withRewriter(Rewriter rewriter) {
+    this.rewriter = rewriter;
+    return this;
+  }
+
+  /**
    * Forwards {@code request} (paused by the caller) to {@code target}. Fails with a
    * {@link ProxyFailure} while nothing has been answered; once the response head is out, a
    * failure resets the client connection instead.
@@ -121,6 +134,10 @@ public final class HttpForwarder {
     if (options.xForwardedFor()) {
       String prior = request.headers().get("x-forwarded-for");
       headers.set("x-forwarded-for", prior == null ? clientIp : prior + ", " + clientIp);
+    }
+    ExchangeRewrite rewrite = rewriter == null ? null : rewriter.exchange(target.host(), pathAndQuery);
+    if (rewrite != null) {
+      rewrite.request(headers);
     }
     RequestOptions ro =
         new RequestOptions()
@@ -144,22 +161,22 @@ public final class HttpForwarder {
           .compose(upstream -> switchProtocols(request, upstream, target, clientAddress, new TunnelOwner(user, bytes, () -> {})));
     }
     boolean retryable = RETRYABLE.contains(request.method().name()) && !hasBody(request, request.getHeader(HttpHeaders.CONTENT_LENGTH));
-    return attempt(request, ro, target, bytes).recover(e -> {
+    return attempt(request, ro, target, bytes, rewrite).recover(e -> {
       if (retryable && e instanceof StaleConnection) {
         // A pooled connection the upstream had closed: an idempotent request without a body is sent once more, on a fresh one.
-        return attempt(request, ro, target, bytes);
+        return attempt(request, ro, target, bytes, rewrite);
       }
       return Future.failedFuture(e);
     }).recover(e -> Future.failedFuture(e instanceof StaleConnection s ? upstreamFailure(s.getCause()) : e));
   }
 
-  private Future<Void> attempt(HttpServerRequest request, RequestOptions ro, Target target, TokenBucket bytes) {
+  private Future<Void> attempt(HttpServerRequest request, RequestOptions ro, Target target, TokenBucket bytes, ExchangeRewrite rewrite) {
     return client
         .request(ro)
         .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
         .compose(upstream -> {
           Http2Translation.adapt(upstream, target.host(), target.port());
-          return exchange(request, upstream, bytes);
+          return exchange(request, upstream, bytes, rewrite);
         });
   }
 
@@ -170,7 +187,7 @@ public final class HttpForwarder {
     }
   }
 
-  private Future<Void> exchange(HttpServerRequest request, HttpClientRequest upstream, TokenBucket bytes) {
+  private Future<Void> exchange(HttpServerRequest request, HttpClientRequest upstream, TokenBucket bytes, ExchangeRewrite rewrite) {
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     long idle = options.timeouts().get().idle().toMillis();
     Upload upload = new Upload(vertx, request, upstream, bytes);
@@ -187,7 +204,7 @@ public final class HttpForwarder {
     return upstream
         .response()
         .recover(e -> Future.failedFuture(e instanceof HttpClosedException && !request.response().headWritten() ? new StaleConnection(e) : upstreamFailure(e)))
-        .compose(r -> relayResponse(request, r, bytes, upload::abandon));
+        .compose(r -> relayResponse(request, r, bytes, upload::abandon, rewrite));
   }
 
   private static boolean hasBody(HttpServerRequest request, String length) {
@@ -200,9 +217,12 @@ public final class HttpForwarder {
     return request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
   }
 
-  /** @param giveUp tears the upstream exchange down when the client leaves mid-response */
+  /**
+   * @param giveUp tears the upstream exchange down when the client leaves mid-response
+   * @param rewrite the rewrite rules of this exchange, or null
+   */
   private Future<Void> relayResponse(
-      HttpServerRequest request, HttpClientResponse upstream, TokenBucket bytes, Consumer<Throwable> giveUp) {
+      HttpServerRequest request, HttpClientResponse upstream, TokenBucket bytes, Consumer<Throwable> giveUp, ExchangeRewrite rewrite) {
     HttpServerResponse response = request.response();
     response.setStatusCode(upstream.statusCode());
     if (request.version() != HttpVersion.HTTP_2 && upstream.statusMessage() != null) {
@@ -210,19 +230,29 @@ public final class HttpForwarder {
     }
     HopByHop.copy(upstream.headers(), response.headers(), false, Set.of());
     response.headers().add("via", via(upstream.version()));
+    if (rewrite != null) {
+      rewrite.response(response.headers());
+    }
     if (request.method() == HttpMethod.HEAD || upstream.statusCode() == 204 || upstream.statusCode() == 304) {
       return upstream.end().compose(v -> response.end());
     }
-    return relayBody(upstream, response, bytes, giveUp);
+    if (rewrite != null && rewrite.rewritesBody(upstream.statusCode(), response.headers())) {
+      return rewrite.collect(upstream, response, giveUp).compose(body -> body.whole()
+          ? rewrite.send(body.bytes(), response, bytes)
+          : relayBody(upstream, response, bytes, giveUp, body.bytes()));
+    }
+    return relayBody(upstream, response, bytes, giveUp, null);
   }
 
   /**
    * Streams the upstream body into the client's response with backpressure and shaping. Unlike a
    * plain pipe it stops cleanly when the client leaves mid-response: chunks Vert.x already queued
    * are dropped instead of written into a closed response, and the upstream exchange is given up.
+   *
+   * @param head the start of the body, already read (a body too large to rewrite), or null
    */
   private Future<Void> relayBody(
-      HttpClientResponse upstream, HttpServerResponse response, TokenBucket bytes, Consumer<Throwable> giveUp) {
+      HttpClientResponse upstream, HttpServerResponse response, TokenBucket bytes, Consumer<Throwable> giveUp, Buffer head) {
     Promise<Void> done = Promise.promise();
     if (!response.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
       response.setChunked(true);
@@ -253,6 +283,9 @@ public final class HttpForwarder {
         done.tryFail("the client left mid-response");
       }
     });
+    if (head != null) {
+      response.write(head);
+    }
     download.start();
     return done.future();
   }
@@ -266,7 +299,7 @@ public final class HttpForwarder {
         .compose(
             r -> {
               if (r.statusCode() != 101) {
-                return relayResponse(request, r, null, e -> r.request().reset());
+                return relayResponse(request, r, null, e -> r.request().reset(), null);
               }
               HttpServerResponse response = request.response();
               response.setStatusCode(101);

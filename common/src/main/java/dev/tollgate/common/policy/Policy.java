@@ -10,7 +10,7 @@ import java.util.Objects;
 
 /**
  * One version of the proxy's policy: who may use it, which rules decide requests, the networks
- * exempt from the private-address refusal, per-user limits, quotas and timeouts. Immutable; built by
+ * exempt from the private-address refusal, per-user limits, quotas, timeouts and rewrite rules. Immutable; built by
  * {@link #fromJson}, which validates everything and names the bad value's path, and turned back
  * into its document by {@link #toJson}. Decisions are made by {@link PolicyEngine#decide}.
  *
@@ -20,7 +20,7 @@ import java.util.Objects;
 public final class Policy {
 
   private static final Policy EMPTY =
-      new Policy(0, Auth.none(), List.of(), Action.ALLOW, List.of(), PolicyLimits.NONE, PolicyTimeouts.NONE, false, PolicyQuotas.NONE);
+      new Policy(0, Auth.none(), List.of(), Action.ALLOW, List.of(), PolicyLimits.NONE, PolicyTimeouts.NONE, false, PolicyQuotas.NONE, List.of());
 
   private final int version;
   private final Auth auth;
@@ -32,6 +32,7 @@ public final class Policy {
   private final boolean enforceOnOpenTunnels;
   private final PolicyQuotas quotas;
   private final boolean anyQuota;
+  private final List<RewriteRule> rewrite;
   /** Derived when read, so that decisions and limit look-ups do not walk the document. */
   private final RuleIndex index;
   private final Map<String, List<String>> groupsByUser;
@@ -46,8 +47,9 @@ public final class Policy {
       PolicyLimits limits,
       PolicyTimeouts timeouts,
       boolean enforceOnOpenTunnels,
-      PolicyQuotas quotas) {
-    this(version, auth, List.copyOf(rules), defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, null, null);
+      PolicyQuotas quotas,
+      List<RewriteRule> rewrite) {
+    this(version, auth, List.copyOf(rules), defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, rewrite, null, null);
   }
 
   private Policy(
@@ -60,6 +62,7 @@ public final class Policy {
       PolicyTimeouts timeouts,
       boolean enforceOnOpenTunnels,
       PolicyQuotas quotas,
+      List<RewriteRule> rewrite,
       RuleIndex index,
       Map<String, List<String>> groupsByUser) {
     if (version < 0) {
@@ -75,6 +78,7 @@ public final class Policy {
     this.enforceOnOpenTunnels = enforceOnOpenTunnels;
     this.quotas = Objects.requireNonNull(quotas, "quotas");
     this.anyQuota = quotas.any();
+    this.rewrite = List.copyOf(rewrite);
     this.index = index != null ? index : new RuleIndex(rules, auth.groups());
     this.groupsByUser = groupsByUser != null ? groupsByUser : groupsByUser(auth);
     this.decisions = PolicyEngine.decisions(rules, defaultAction);
@@ -105,7 +109,8 @@ public final class Policy {
         .put("limits", limits.toJson())
         .put("timeouts", timeouts.toJson())
         .put("enforceOnOpenTunnels", enforceOnOpenTunnels)
-        .put("quotas", quotas.toJson());
+        .put("quotas", quotas.toJson())
+        .put("rewrite", new JsonArray(rewrite.stream().map(RewriteRule::toJson).toList()));
   }
 
   /**
@@ -115,13 +120,13 @@ public final class Policy {
   public Policy withHtpasswdUsers(Map<String, String> users) {
     Auth withUsers = new Auth(auth.required(), auth.realm(), users, auth.htpasswd(), auth.groups());
     return new Policy(
-        version, withUsers, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, index, groupsByUser);
+        version, withUsers, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, rewrite, index, groupsByUser);
   }
 
   /** This policy as version {@code version} (the store numbers what it accepts). */
   public Policy withVersion(int version) {
     return new Policy(
-        version, auth, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, index, groupsByUser);
+        version, auth, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, rewrite, index, groupsByUser);
   }
 
   /**
@@ -189,6 +194,19 @@ public final class Policy {
     return enforceOnOpenTunnels;
   }
 
+  /** The {@code rewrite} rules in document order. */
+  public List<RewriteRule> rewrite() {
+    return rewrite;
+  }
+
+  /**
+   * The rewrite rules that apply to a request for {@code host} (as the client wrote it) at
+   * {@code pathAndQuery}, in document order; empty when none does (cheaply when there are none).
+   */
+  public List<RewriteRule> rewritesFor(String host, String pathAndQuery) {
+    return RewriteRule.matching(rewrite, host, pathAndQuery);
+  }
+
   /** The index of the first rule matching {@code request} for {@code target}, or -1. */
   int firstMatch(PolicyRequest request, Target target) {
     return index.firstMatch(request, target);
@@ -210,12 +228,13 @@ public final class Policy {
         && allowPrivate.equals(p.allowPrivate)
         && limits.equals(p.limits)
         && timeouts.equals(p.timeouts)
-        && quotas.equals(p.quotas);
+        && quotas.equals(p.quotas)
+        && rewrite.equals(p.rewrite);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(version, auth, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas);
+    return Objects.hash(version, auth, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, rewrite);
   }
 
   /** A short summary for logs; {@link #toJson} gives the whole document. */

@@ -11,7 +11,7 @@ import java.util.Set;
 final class PolicyReader {
 
   private static final Set<String> KEYS =
-      Set.of("version", "auth", "rules", "default", "network", "limits", "timeouts", "enforceOnOpenTunnels", "quotas");
+      Set.of("version", "auth", "rules", "default", "network", "limits", "timeouts", "enforceOnOpenTunnels", "quotas", "rewrite");
   private static final Set<String> NETWORK_KEYS = Set.of("allowPrivate");
 
   private PolicyReader() {}
@@ -34,7 +34,8 @@ final class PolicyReader {
         PolicyLimits.read(root.getValue("limits"), auth),
         PolicyTimeouts.read(root.getValue("timeouts")),
         Json.bool(root.getValue("enforceOnOpenTunnels"), "enforceOnOpenTunnels", false),
-        PolicyQuotas.read(root.getValue("quotas"), auth));
+        PolicyQuotas.read(root.getValue("quotas"), auth),
+        Json.list(root, "rewrite", "", RewriteRule::read));
   }
 
   private static void checkUniqueIds(List<Rule> rules) {
