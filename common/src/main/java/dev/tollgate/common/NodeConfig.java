@@ -33,6 +33,7 @@ import java.util.Set;
  * @param capacity per-node and per-client caps and the memory guard
  * @param ca the interception CA: loaded from files, or generated once (per cluster) into the data dir
  * @param drainTimeout how long open tunnels may run on after a drain starts
+ * @param terminate the TLS-terminating listeners (empty: none)
  */
 public record NodeConfig(
     HostPort proxyListen,
@@ -55,7 +56,8 @@ public record NodeConfig(
     Cluster cluster,
     Ca ca,
     Capacity capacity,
-    Duration drainTimeout) {
+    Duration drainTimeout,
+    List<TerminateConfig> terminate) {
 
   public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
   public static final String DEFAULT_CONTROL_LISTEN = "127.0.0.1:9090";
@@ -154,6 +156,7 @@ public record NodeConfig(
   public NodeConfig {
     allowPrivate = List.copyOf(allowPrivate);
     connectPorts = Set.copyOf(connectPorts);
+    terminate = List.copyOf(terminate);
   }
 
   /** The embedded defaults: what {@code ./tollgate} with no options runs. */
@@ -194,6 +197,9 @@ public record NodeConfig(
       accessLog.put("file", accessLogFile.toString());
     }
     root.put("accessLog", accessLog);
+    if (!terminate.isEmpty()) {
+      root.put("terminate", new JsonArray(terminate.stream().map(TerminateConfig::toJson).toList()));
+    }
     JsonObject proxy =
         new JsonObject()
             .put("listen", proxyListen.toString())
