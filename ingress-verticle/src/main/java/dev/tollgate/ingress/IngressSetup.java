@@ -25,6 +25,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * @param upstreamTrust trust anchors for intercepted upstreams (the JVM's plus mitm.upstreamTrust)
  * @param capacity the node's tunnel cap, per-client connection cap and memory guard
  * @param passthrough hosts never intercepted because their clients reject Tollgate's certificate
+ * @param terminations the TLS-terminating listeners and their (reloadable) certificates
  */
 public record IngressSetup(
     NodeConfig config,
@@ -39,4 +40,5 @@ public record IngressSetup(
     java.util.function.Supplier<dev.tollgate.mitm.LeafCache> leaves,
     io.vertx.core.net.TrustOptions upstreamTrust,
     dev.tollgate.common.limits.CapacityGuard capacity,
-    java.util.function.Supplier<dev.tollgate.mitm.intercept.Passthrough> passthrough) {}
+    java.util.function.Supplier<dev.tollgate.mitm.intercept.Passthrough> passthrough,
+    dev.tollgate.ingress.terminate.Terminations terminations) {}

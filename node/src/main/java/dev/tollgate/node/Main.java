@@ -31,6 +31,21 @@ public final class Main {
     }
   }
 
+  /**
+   * SIGHUP rereads the terminating listeners' certificates (as nginx and HAProxy do). Only with
+   * such listeners: otherwise SIGHUP keeps the JVM's meaning, an orderly stop.
+   */
+  private static void reloadOnHangup(Node node, Logger log) {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+        log.info("SIGHUP: rereading the terminating listeners' certificates");
+        node.reloadCertificates();
+      });
+    } catch (IllegalArgumentException | UnsupportedOperationException e) {
+      log.info("no SIGHUP on this platform ({}); certificates are still reloaded when their files change", e.getMessage());
+    }
+  }
+
   public static void main(String[] args) {
     PrintStream out = System.out;
     if (args.length > 0 && args[0].equals("hash-password")) {
@@ -63,6 +78,9 @@ public final class Main {
       log.error("tollgate failed to start: {}", cause.toString());
       System.exit(1);
       return;
+    }
+    if (!config.terminate().isEmpty()) {
+      reloadOnHangup(node, log);
     }
     // A drain asked for through the API ends the process too, by the same orderly way as SIGTERM.
     node.drained().onSuccess(v -> new Thread(() -> System.exit(0), "tollgate-exit").start());
