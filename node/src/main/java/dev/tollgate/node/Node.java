@@ -297,6 +297,9 @@ public final class Node {
   /** Stops accepting, closes tunnels (the tunnel verticle's stop) and listeners, and closes Vert.x (leaving the cluster). */
   public Future<Void> stop() {
     ready.set(false);
+    if (terminations != null) {
+      terminations.close(); // no certificate poll may run into the closing worker pool
+    }
     return vertx.close().andThen(ar -> {
       try {
         if (accessLog != null) {

@@ -35,6 +35,8 @@ public final class Terminations {
     /** The stamps of a set of files that failed to load: not retried (nor logged) until they change. */
     volatile Map<Path, FileTime> failed;
     final List<Function<ServerSSLOptions, Future<Boolean>>> servers = new CopyOnWriteArrayList<>();
+    /** The reload under way, if any: polls never overlap, and a forced reload waits for it. */
+    private Future<Void> inFlight = Future.succeededFuture();
 
     Slot(TerminateConfig config, ListenerCertificates current, long handshakeTimeoutMillis) {
       this.config = config;
@@ -56,6 +58,7 @@ public final class Terminations {
   private final Vertx vertx;
   private final List<Slot> slots;
   private long timer = -1;
+  private volatile boolean closed;
 
   private Terminations(Vertx vertx, List<Slot> slots) {
     this.vertx = vertx;
@@ -96,9 +99,13 @@ public final class Terminations {
   }
 
   /** Polls the certificate files every {@code period}; a change reloads that listener. */
-  public void watch(Duration period) {
-    if (!slots.isEmpty() && timer < 0) {
-      timer = vertx.setPeriodic(period.toMillis(), id -> reload(false));
+  public synchronized void watch(Duration period) {
+    if (!slots.isEmpty() && timer < 0 && !closed) {
+      timer = vertx.setPeriodic(period.toMillis(), id -> {
+        if (!closed) {
+          reload(false);
+        }
+      });
     }
   }
 
@@ -116,6 +123,16 @@ public final class Terminations {
   }
 
   private Future<Void> reload(Slot slot, boolean force) {
+    synchronized (slot) {
+      if (!slot.inFlight.isComplete()) {
+        return force ? slot.inFlight.transform(ar -> reload(slot, true)) : slot.inFlight;
+      }
+      slot.inFlight = attempt(slot, force);
+      return slot.inFlight;
+    }
+  }
+
+  private Future<Void> attempt(Slot slot, boolean force) {
     String name = slot.config.name();
     return vertx
         .executeBlocking(() -> {
@@ -172,7 +189,8 @@ public final class Terminations {
   }
 
   /** Stops polling. */
-  public void close() {
+  public synchronized void close() {
+    closed = true;
     if (timer >= 0) {
       vertx.cancelTimer(timer);
       timer = -1;
