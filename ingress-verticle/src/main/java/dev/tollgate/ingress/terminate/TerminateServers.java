@@ -95,7 +95,11 @@ public final class TerminateServers {
         return Future.succeededFuture();
       }
       int httpsPort = c.listen().port() == 0 ? s.actualPort() : c.listen().port();
-      HttpServer redirect = vertx.createHttpServer(httpOptions(config, c.redirectHttp())).requestHandler(new RedirectHandler(() -> httpsPort));
+      HttpServerOptions plainOptions = httpOptions(config, c.redirectHttp());
+      HttpServer redirect =
+          vertx.createHttpServer(plainOptions)
+              .connectionHandler(conn -> Http1Guard.install(conn, plainOptions, timeouts.get().header().toMillis(), false))
+              .requestHandler(new RedirectHandler(() -> httpsPort));
       httpServers.add(redirect);
       return redirect.listen().map(r -> {
         redirectPorts.put(c.name(), r.actualPort());
