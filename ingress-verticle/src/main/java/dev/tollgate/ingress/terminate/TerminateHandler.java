@@ -9,12 +9,16 @@ import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.ingress.log.AccessRecord;
 import dev.tollgate.ingress.log.Exchanges;
 import dev.tollgate.tunnel.HttpForwarder;
+import dev.tollgate.common.limits.CapacityGuard;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
@@ -31,6 +35,9 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
   private final AccessLog accessLog;
   private final String viaToken;
   private final String hsts;
+  /** Connections over the per-address cap; confined to this listener's event loop. */
+  private final Set<HttpConnection> overCap = new HashSet<>();
+  private CapacityGuard capacity;
 
   TerminateHandler(TerminateConfig config, HttpForwarder plain, HttpForwarder tls, Backends backends, AccessLog accessLog, String nodeName) {
     this.config = config;
@@ -40,6 +47,26 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
     this.accessLog = accessLog;
     this.viaToken = nodeName + " (tollgate)";
     this.hsts = config.hsts() == null ? null : config.hsts().headerValue();
+  }
+
+  /**
+   * Counts a new connection against its client address; requests on one over the node's
+   * per-address cap are answered 429, as on the proxy listeners.
+   */
+  void opened(HttpConnection connection, CapacityGuard capacity) {
+    var remote = connection.remoteAddress();
+    if (remote == null) {
+      return;
+    }
+    String ip = remote.hostAddress();
+    if (!capacity.opened(ip)) {
+      overCap.add(connection);
+    }
+    connection.closeHandler(v -> {
+      overCap.remove(connection);
+      capacity.closed(ip);
+    });
+    this.capacity = capacity;
   }
 
   @Override
@@ -54,6 +81,9 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
     String client = remote == null ? "-" : new HostPort(clientIp, remote.port()).toString();
     AccessRecord record = new AccessRecord(client, request.method().name());
     try {
+      if (overCap.contains(request.connection())) {
+        throw ProxyFailure.limited("too many connections from " + clientIp + " (at most " + capacity.maxConnectionsPerClient() + ")", 1);
+      }
       String authority = authority(request);
       String host = RequestTargets.hostWithDefaultPort(authority, 443).host().toLowerCase(Locale.ROOT);
       String path = path(request);

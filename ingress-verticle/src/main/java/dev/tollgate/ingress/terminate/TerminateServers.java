@@ -84,7 +84,10 @@ public final class TerminateServers {
     TerminateHandler handler = new TerminateHandler(c, plain, tls, backends, setup.accessLog(), config.nodeName());
     HttpServer server =
         vertx.createHttpServer(options)
-            .connectionHandler(conn -> Http1Guard.install(conn, options, timeouts.get().header().toMillis(), false))
+            .connectionHandler(conn -> {
+              Http1Guard.install(conn, options, timeouts.get().header().toMillis(), false);
+              handler.opened(conn, setup.capacity());
+            })
             .exceptionHandler(e -> countHandshakeFailure(c.name(), e))
             .requestHandler(handler);
     httpServers.add(server);

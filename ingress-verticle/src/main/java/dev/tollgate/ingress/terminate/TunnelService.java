@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * A {@code tunnelService} connection: TLS is up and the client's certificate verified (the
  * listener requires one), so the stream is relayed to the one backend — over TLS when it is
  * {@code https://}, verified like any upstream. It is a tunnel like a CONNECT one: registered,
- * counted against the node's tunnel cap, the memory guard and the anonymous user's limits, swept
+ * counted against the node's tunnel cap, the memory guard, the per-address connection cap and the
+ * anonymous user's limits, swept
  * for idle and lifetime timeouts, and logged as a {@code CONNECT} line when it ends.
  */
 final class TunnelService implements Handler<NetSocket> {
@@ -83,17 +84,29 @@ final class TunnelService implements Handler<NetSocket> {
         LOG.debug("tunnel service {}: client {} without a readable certificate", config.name(), client);
       }
     }
+    String ip = remote == null ? "-" : remote.hostAddress();
+    if (!capacity.opened(ip)) {
+      capacity.closed(ip);
+      refuse(socket, record, ProxyFailure.limited("too many connections from " + ip + " (at most " + capacity.maxConnectionsPerClient() + ")", 1));
+      return;
+    }
     if (capacity.full() || capacity.memoryShort()) {
+      capacity.closed(ip);
       refuse(socket, record, ProxyFailure.unavailable(capacity.full() ? "node full: " + capacity.maxTunnels() + " tunnels open" : "node short of memory", 1));
       return;
     }
     Limits limits = policy.get().limitsFor(null);
     long now = System.nanoTime();
     if (!limiter.acquireTunnel(null, limits, now)) {
+      capacity.closed(ip);
       refuse(socket, record, ProxyFailure.limited("tunnel limit reached: " + limits.maxTunnels() + " open", 1));
       return;
     }
-    TunnelOwner owner = new TunnelOwner(null, limiter.bytes(null, limits, now), () -> limiter.releaseTunnel(null));
+    // Called once: when the tunnel ends, or when it never opened.
+    TunnelOwner owner = new TunnelOwner(null, limiter.bytes(null, limits, now), () -> {
+      limiter.releaseTunnel(null);
+      capacity.closed(ip);
+    });
     var context = Vertx.currentContext();
     boolean[] left = {false};
     socket.closeHandler(v -> left[0] = true); // replaced by the tunnel's own once it opens
