@@ -1,10 +1,12 @@
 package dev.tollgate.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tollgate.ingress.FailureResponder;
+import dev.tollgate.ingress.terminate.ListenerCertificates;
 import dev.tollgate.node.fixtures.Origin;
 import dev.tollgate.node.fixtures.TestNodes;
 import dev.tollgate.node.fixtures.TestPki;
@@ -47,6 +49,7 @@ class TerminateTest {
     ca.server("default.test", "default.test").write(certs, "default");
     ca.server("a.example.test", "a.example.test", "down.example.test").write(certs, "a");
     ca.server("b.example.test", "b.example.test").write(certs, "b");
+    ca.server("wild.test", "*.wild.test").write(certs, "wild");
     int closed;
     try (ServerSocket s = new ServerSocket(0)) {
       closed = s.getLocalPort();
@@ -61,11 +64,13 @@ class TerminateTest {
             .put("sni", new JsonObject()
                 .put("a.example.test", files(certs, "a"))
                 .put("b.example.test", files(certs, "b"))
-                .put("down.example.test", files(certs, "a")))
+                .put("down.example.test", files(certs, "a"))
+                .put("*.wild.test", files(certs, "wild")))
             .put("routes", new JsonObject()
                 .put("a.example.test", backend)
                 .put("b.example.test", backend)
-                .put("down.example.test", "http://127.0.0.1:" + closed))
+                .put("down.example.test", "http://127.0.0.1:" + closed)
+                .put("*.wild.test", backend))
             .put("hsts", new JsonObject().put("maxAge", "1d").put("includeSubDomains", true))
             .put("redirectHttp", "127.0.0.1:0");
     JsonObject config = TestNodes.config(dir.resolve("node"), List.of()).put("terminate", new JsonArray().add(web));
@@ -109,8 +114,29 @@ class TerminateTest {
   void choosesTheCertificateBySni() throws Exception {
     assertEquals("a.example.test", TlsClients.cn(TlsClients.serverCertificate(port(), "a.example.test", ca.certPem())));
     assertEquals("b.example.test", TlsClients.cn(TlsClients.serverCertificate(port(), "b.example.test", ca.certPem())));
+    assertEquals("wild.test", TlsClients.cn(TlsClients.serverCertificate(port(), "x.wild.test", ca.certPem())));
     assertEquals("default.test", TlsClients.cn(TlsClients.serverCertificate(port(), "other.test", ca.certPem())));
     assertEquals("default.test", TlsClients.cn(TlsClients.serverCertificate(port(), null, ca.certPem())));
+  }
+
+  @Test
+  void wildcardNamesGetTheirOwnContextsOnlyUpToABound() throws Exception {
+    var config = node.config().terminate().get(0);
+    var mapper = ListenerCertificates.load(vertx, config).keyCertOptions().keyManagerFactoryMapper(vertx);
+    assertNotNull(mapper.apply("a.example.test"));
+    for (int i = 0; i < ListenerCertificates.WILDCARD_NAMES; i++) {
+      assertNotNull(mapper.apply("n" + i + ".wild.test"), "name " + i);
+    }
+    assertNull(mapper.apply("one-more.wild.test"), "beyond the bound: the default certificate");
+    assertNotNull(mapper.apply("n0.wild.test"), "names seen before keep theirs");
+    assertNotNull(mapper.apply("b.example.test"), "exact names are not bounded");
+    assertNull(mapper.apply("other.test"));
+  }
+
+  @Test
+  void wildcardRouteAndCertificate() {
+    Answer a = send(client, get(port(), "x.wild.test", "/hello"));
+    assertEquals(200, a.response().statusCode());
   }
 
   @Test

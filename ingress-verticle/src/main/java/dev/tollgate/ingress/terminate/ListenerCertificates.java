@@ -25,6 +25,8 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
@@ -37,6 +39,9 @@ import javax.net.ssl.X509KeyManager;
  * half-written or mismatched pair is refused before it could serve a single handshake.
  */
 public final class ListenerCertificates {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ListenerCertificates.class);
+  /** Names a wildcard SNI entry gets its own TLS context for, per certificate set (see {@link SniKeys}). */
+  public static final int WILDCARD_NAMES = 1024;
   private final KeyManagerFactory defaultKeys;
   private final Map<String, KeyManagerFactory> byName;
   private final TrustOptions clientTrust;
@@ -205,13 +210,26 @@ public final class ListenerCertificates {
   }
 
   /**
-   * Vert.x asks the mapper on a worker for each SNI name it meets (and caches the context per
-   * name); a name without an entry gets the default certificate.
+   * Vert.x asks the mapper on a worker for each SNI name it meets and keeps one TLS context per
+   * name it returns a key manager for, for as long as these certificates are in force. Exact names
+   * are bounded by the config; names a {@code *.suffix} entry matches are not (a client may send
+   * any number of subdomains), so only the first {@value #WILDCARD_NAMES} distinct ones get their
+   * own context, and further ones the default certificate (make the wildcard certificate the
+   * default when more are expected).
    */
-  private record SniKeys(KeyManagerFactory defaultKeys, Map<String, KeyManagerFactory> byName) implements KeyCertOptions {
+  private static final class SniKeys implements KeyCertOptions {
+    private final KeyManagerFactory defaultKeys;
+    private final Map<String, KeyManagerFactory> byName;
+    private final Set<String> wildcardNames = ConcurrentHashMap.newKeySet();
+
+    SniKeys(KeyManagerFactory defaultKeys, Map<String, KeyManagerFactory> byName) {
+      this.defaultKeys = defaultKeys;
+      this.byName = byName;
+    }
+
     @Override
     public KeyCertOptions copy() {
-      return this; // immutable
+      return this; // immutable for Vert.x: the same key material
     }
 
     @Override
@@ -221,7 +239,35 @@ public final class ListenerCertificates {
 
     @Override
     public Function<String, KeyManagerFactory> keyManagerFactoryMapper(Vertx vertx) {
-      return name -> name == null ? null : TerminateConfig.lookup(byName, name.toLowerCase(Locale.ROOT));
+      return this::forName;
     }
+
+    private KeyManagerFactory forName(String sni) {
+      if (sni == null) {
+        return null;
+      }
+      String name = sni.toLowerCase(Locale.ROOT);
+      KeyManagerFactory exact = byName.get(name);
+      if (exact != null) {
+        return exact;
+      }
+      KeyManagerFactory wild = TerminateConfig.lookup(byName, name);
+      if (wild == null) {
+        return null;
+      }
+      if (!wildcardNames.contains(name)) {
+        if (wildcardNames.size() >= WILDCARD_NAMES) {
+          if (!warned) {
+            warned = true;
+            LOG.warn("more than {} distinct names matched *.suffix certificates; further ones get the default certificate", WILDCARD_NAMES);
+          }
+          return null;
+        }
+        wildcardNames.add(name);
+      }
+      return wild;
+    }
+
+    private volatile boolean warned;
   }
 }
