@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tollgate.node.TerminateTest.Answer;
+import dev.tollgate.node.fixtures.Control;
 import dev.tollgate.node.fixtures.Origin;
 import dev.tollgate.node.fixtures.TestNodes;
 import dev.tollgate.node.fixtures.TestPki;
@@ -151,6 +152,23 @@ class TerminateMtlsTest {
       ClusterTest.awaitQuietly(() -> Files.readString(dir.resolve("node/access.log")).contains(line), "the tunnel's access-log line");
       ClusterTest.await(() -> node.registry().size() == 0, "the tunnel leaves the registry");
     } finally {
+      Await.result(c.close());
+    }
+  }
+
+  @Test
+  void aDenyingPolicyEnforcedOnOpenTunnelsLeavesTunnelServiceTunnelsAlone() throws Exception {
+    NetClient c = tlsClient(alice);
+    Control control = new Control(node);
+    try {
+      NetSocket s = Await.result(c.connect(node.terminatePort("svc"), "127.0.0.1", "svc.example.test"));
+      assertEquals("one", exchange(s, "one", 3));
+      Control.Reply r = control.put("/v1/policy", new JsonObject().put("default", "deny").put("enforceOnOpenTunnels", true));
+      assertEquals(200, r.status(), r.body().encode());
+      assertEquals("two", exchange(s, "two", 3), "the policy is for proxy requests, not for a tunnel service");
+      Await.result(s.close());
+    } finally {
+      control.put("/v1/policy", new JsonObject());
       Await.result(c.close());
     }
   }

@@ -106,7 +106,7 @@ final class TunnelService implements Handler<NetSocket> {
     TunnelOwner owner = new TunnelOwner(null, limiter.bytes(null, limits, now), () -> {
       limiter.releaseTunnel(null);
       capacity.closed(ip);
-    });
+    }, false);
     var context = Vertx.currentContext();
     boolean[] left = {false};
     socket.closeHandler(v -> left[0] = true); // replaced by the tunnel's own once it opens
