@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tollgate.node.fixtures.ForkedNode;
 import dev.tollgate.node.fixtures.Origin;
 import dev.tollgate.node.fixtures.TestNodes;
 import dev.tollgate.node.fixtures.TestPki;
@@ -20,6 +21,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -125,6 +128,33 @@ class CertificateReloadTest {
     assertTrue(ok.get() > 20);
     for (HttpConnection c : connections) {
       assertSame(connections.get(0), c, "every request went over the first kept-alive connection");
+    }
+  }
+
+  @Test
+  void sighupRereadsTheCertificates(@TempDir Path dir) throws Exception {
+    Path files = dir.resolve("certs");
+    ca.server("hup-v1", "reload.test").write(files, "site");
+    JsonObject listener =
+        new JsonObject()
+            .put("name", "site")
+            .put("listen", "127.0.0.1:0")
+            .put("cert", files.resolve("site.pem").toString())
+            .put("key", files.resolve("site-key.pem").toString())
+            .put("routes", new JsonObject().put("*", "http://127.0.0.1:" + origin.httpPort()));
+    Path config = dir.resolve("tollgate.json");
+    Files.writeString(config, TestNodes.config(dir.resolve("node"), List.of()).put("terminate", new JsonArray().add(listener)).encode());
+    // Polling is out of the way (an hour), so only the signal can make the node reread the files.
+    try (ForkedNode forked = ForkedNode.start(List.of("-Dtollgate.certificatePollMillis=3600000"), List.of("--config", config.toString()))) {
+      forked.awaitReady();
+      Matcher m = Pattern.compile("terminate=site@https://127\\.0\\.0\\.1:(\\d+)").matcher(forked.output());
+      assertTrue(m.find(), forked.output());
+      int port = Integer.parseInt(m.group(1));
+      assertEquals("hup-v1", TlsClients.cn(TlsClients.serverCertificate(port, "reload.test", ca.certPem())));
+      ca.server("hup-v2", "reload.test").write(files, "site");
+      assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(forked.process().pid())).start().waitFor());
+      ClusterTest.awaitQuietly(() -> TlsClients.cn(TlsClients.serverCertificate(port, "reload.test", ca.certPem())).equals("hup-v2"), "SIGHUP reloads");
+      assertTrue(forked.process().isAlive(), "SIGHUP does not stop a node with terminating listeners");
     }
   }
 }
