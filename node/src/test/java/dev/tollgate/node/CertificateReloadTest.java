@@ -153,7 +153,19 @@ class CertificateReloadTest {
       assertEquals("hup-v1", TlsClients.cn(TlsClients.serverCertificate(port, "reload.test", ca.certPem())));
       ca.server("hup-v2", "reload.test").write(files, "site");
       assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(forked.process().pid())).start().waitFor());
-      ClusterTest.awaitQuietly(() -> TlsClients.cn(TlsClients.serverCertificate(port, "reload.test", ca.certPem())).equals("hup-v2"), "SIGHUP reloads");
+      String[] last = {"nothing yet"};
+      try {
+        ClusterTest.await(() -> {
+          try {
+            last[0] = TlsClients.cn(TlsClients.serverCertificate(port, "reload.test", ca.certPem()));
+          } catch (Exception e) {
+            last[0] = e.toString();
+          }
+          return last[0].equals("hup-v2");
+        }, "SIGHUP reloads");
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + " (last seen: " + last[0] + "); the node's output:\n" + forked.output(), e);
+      }
       assertTrue(forked.process().isAlive(), "SIGHUP does not stop a node with terminating listeners");
     }
   }

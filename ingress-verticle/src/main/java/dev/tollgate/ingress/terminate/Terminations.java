@@ -177,9 +177,10 @@ public final class Terminations {
       slot.current = loaded;
       return Future.succeededFuture();
     }
-    // Servers sharing a port delegate to one acceptor: updating through one updates them all.
-    return slot.servers.get(0)
-        .apply(slot.sslOptions(loaded))
+    // Every event loop's server is updated: servers sharing a port delegate to their one acceptor
+    // (a repeated update is harmless), and instances listening on port 0 may each hold their own.
+    ServerSSLOptions options = slot.sslOptions(loaded);
+    return Future.all(slot.servers.stream().map(server -> server.apply(options)).toList())
         .map(changed -> {
           slot.current = loaded;
           slot.failed = null;
