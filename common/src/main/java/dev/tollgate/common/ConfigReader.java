@@ -15,7 +15,7 @@ final class ConfigReader {
 
   private static final Map<String, Set<String>> KNOWN =
       Map.ofEntries(
-          Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm", "limits", "upstreams")),
+          Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm", "limits", "upstreams", "terminate")),
           Map.entry("mitm", Set.of("ca", "upstreamTrust", "learnPassthrough", "rewriteMaxBody")),
           Map.entry("limits", Set.of("maxTunnelsPerNode", "maxConnectionsPerClientAddress", "memoryGuard")),
           Map.entry("mitm.ca", Set.of("cert", "key", "keyAlgorithm", "permittedDomains")),
@@ -90,7 +90,8 @@ final class ConfigReader {
             integer(limits, "maxConnectionsPerClientAddress", "limits.maxConnectionsPerClientAddress", 0, 0, 10_000_000),
             ratio(limits, "memoryGuard", "limits.memoryGuard", NodeConfig.Capacity.DEFAULT_MEMORY_GUARD)),
         node.getValue("drainTimeout") == null ? NodeConfig.DEFAULT_DRAIN_TIMEOUT : Durations.parse("node.drainTimeout", node.getValue("drainTimeout")),
-        UpstreamsReader.read(root.getValue("upstreams")));
+        UpstreamsReader.read(root.getValue("upstreams")),
+        TerminateReader.read(root.getValue("terminate")));
   }
 
   private static double ratio(JsonObject o, String name, String key, double fallback) {

@@ -34,6 +34,7 @@ import java.util.Set;
  * @param ca the interception CA: loaded from files, or generated once (per cluster) into the data dir
  * @param drainTimeout how long open tunnels may run on after a drain starts
  * @param upstreams per-upstream dialing and TLS settings ({@code upstreams:}), in config order
+ * @param terminate the TLS-terminating listeners (empty: none)
  */
 public record NodeConfig(
     HostPort proxyListen,
@@ -57,7 +58,8 @@ public record NodeConfig(
     Ca ca,
     Capacity capacity,
     Duration drainTimeout,
-    List<UpstreamConfig> upstreams) {
+    List<UpstreamConfig> upstreams,
+    List<TerminateConfig> terminate) {
 
   public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
   public static final String DEFAULT_CONTROL_LISTEN = "127.0.0.1:9090";
@@ -163,6 +165,7 @@ public record NodeConfig(
     allowPrivate = List.copyOf(allowPrivate);
     connectPorts = Set.copyOf(connectPorts);
     upstreams = List.copyOf(upstreams);
+    terminate = List.copyOf(terminate);
   }
 
   /** The embedded defaults: what {@code ./tollgate} with no options runs. */
@@ -207,6 +210,9 @@ public record NodeConfig(
       JsonObject u = new JsonObject();
       upstreams.forEach(e -> u.put(e.key(), e.toJson()));
       root.put("upstreams", u);
+    }
+    if (!terminate.isEmpty()) {
+      root.put("terminate", new JsonArray(terminate.stream().map(TerminateConfig::toJson).toList()));
     }
     JsonObject proxy =
         new JsonObject()

@@ -14,6 +14,8 @@ public final class ProxyFailure extends RuntimeException {
     AUTH_REQUIRED(407),
     PAYLOAD_TOO_LARGE(413),
     URI_TOO_LONG(414),
+    /** A terminating listener has no route for the host, or the host is not the TLS server name. */
+    MISDIRECTED(421),
     LIMIT(429),
     HEADERS_TOO_LARGE(431),
     UPSTREAM(502),
@@ -104,6 +106,11 @@ public final class ProxyFailure extends RuntimeException {
 
   public static ProxyFailure upstream(String reason, Throwable cause) {
     return new ProxyFailure(Kind.UPSTREAM, reason, cause);
+  }
+
+  /** 421: this listener does not serve the host the request names. */
+  public static ProxyFailure misdirected(String reason) {
+    return new ProxyFailure(Kind.MISDIRECTED, reason);
   }
 
   public static ProxyFailure timeout(String reason) {

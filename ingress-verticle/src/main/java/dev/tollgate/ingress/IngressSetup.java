@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *     {@code upstreams:}; hand it to every TLS {@code HttpForwarder} and {@code Dialer}
  * @param capacity the node's tunnel cap, per-client connection cap and memory guard
  * @param passthrough hosts never intercepted because their clients reject Tollgate's certificate
+ * @param terminations the TLS-terminating listeners and their (reloadable) certificates
  */
 public record IngressSetup(
     NodeConfig config,
@@ -41,4 +42,5 @@ public record IngressSetup(
     java.util.function.Supplier<dev.tollgate.mitm.LeafCache> leaves,
     dev.tollgate.tunnel.UpstreamTls upstreamTrust,
     dev.tollgate.common.limits.CapacityGuard capacity,
-    java.util.function.Supplier<dev.tollgate.mitm.intercept.Passthrough> passthrough) {}
+    java.util.function.Supplier<dev.tollgate.mitm.intercept.Passthrough> passthrough,
+    dev.tollgate.ingress.terminate.Terminations terminations) {}

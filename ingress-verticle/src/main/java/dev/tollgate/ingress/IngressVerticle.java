@@ -10,6 +10,7 @@ import dev.tollgate.ingress.impl.ForwardHandler;
 import dev.tollgate.ingress.impl.Http1Guard;
 import dev.tollgate.ingress.impl.Interception;
 import dev.tollgate.ingress.impl.ProxyHandler;
+import dev.tollgate.ingress.terminate.TerminateServers;
 import dev.tollgate.tunnel.Dialer;
 import dev.tollgate.tunnel.ForwardOptions;
 import dev.tollgate.tunnel.HttpForwarder;
@@ -22,6 +23,7 @@ import io.vertx.core.net.PemKeyCertOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -32,6 +34,7 @@ public final class IngressVerticle extends VerticleBase {
   private final IngressSetup setup;
   private final List<HttpServer> servers = new ArrayList<>();
   private Interception interception;
+  private TerminateServers terminate;
 
   public IngressVerticle(IngressSetup setup) {
     this.setup = setup;
@@ -84,7 +87,8 @@ public final class IngressVerticle extends VerticleBase {
               .setKeyCertOptions(new PemKeyCertOptions().setCertValue(setup.tlsCertPem()).setKeyValue(setup.tlsKeyPem()));
       listening.add(listen(tls, handler, inForce));
     }
-    return interception.start(timeouts.header().toMillis()).compose(v -> Future.all(listening));
+    terminate = new TerminateServers(vertx, setup, inForce, dialer);
+    return interception.start(timeouts.header().toMillis()).compose(v -> Future.all(listening)).compose(v -> terminate.start());
   }
 
   private Future<HttpServer> listen(HttpServerOptions options, ProxyHandler handler, TimeoutsInForce timeouts) {
@@ -157,7 +161,19 @@ public final class IngressVerticle extends VerticleBase {
    * rest at the latest after {@code timeout}. Callable from any thread.
    */
   public Future<Void> stopAccepting(Duration timeout) {
-    return Future.join(servers.stream().map(s -> s.shutdown(timeout.toMillis(), TimeUnit.MILLISECONDS)).toList()).mapEmpty();
+    List<Future<Void>> all = new ArrayList<>(servers.stream().map(s -> s.shutdown(timeout.toMillis(), TimeUnit.MILLISECONDS)).toList());
+    all.add(terminate.stopAccepting(timeout));
+    return Future.join(all).mapEmpty();
+  }
+
+  /** The terminating listeners' TLS ports, by listener name. */
+  public Map<String, Integer> terminatePorts() {
+    return terminate.ports();
+  }
+
+  /** The terminating listeners' plain redirect ports, by listener name. */
+  public Map<String, Integer> redirectPorts() {
+    return terminate.redirectPorts();
   }
 
   /** The ports the listeners actually bound (useful with port 0 in tests). */

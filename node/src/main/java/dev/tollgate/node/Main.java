@@ -31,6 +31,41 @@ public final class Main {
     }
   }
 
+  /**
+   * SIGHUP rereads the terminating listeners' certificates (as nginx and HAProxy do). Only with
+   * such listeners: otherwise SIGHUP keeps the JVM's meaning, an orderly stop.
+   */
+  private static void reloadOnHangup(Hangup hangup, Logger log) {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> hangup.signalled(log));
+    } catch (IllegalArgumentException | UnsupportedOperationException e) {
+      log.info("no SIGHUP on this platform ({}); certificates are still reloaded when their files change", e.getMessage());
+    }
+  }
+
+  /** SIGHUP's target: a signal that arrives while the node starts is kept until it is up. */
+  private static final class Hangup {
+    private Node node;
+    private boolean pending;
+
+    synchronized void signalled(Logger log) {
+      log.info("SIGHUP: rereading the terminating listeners' certificates");
+      if (node == null) {
+        pending = true;
+      } else {
+        node.reloadCertificates();
+      }
+    }
+
+    synchronized void started(Node started) {
+      node = started;
+      if (pending) {
+        pending = false;
+        node.reloadCertificates();
+      }
+    }
+  }
+
   public static void main(String[] args) {
     PrintStream out = System.out;
     if (args.length > 0 && args[0].equals("hash-password")) {
@@ -55,6 +90,11 @@ public final class Main {
       return;
     }
     Logger log = LoggerFactory.getLogger(Main.class);
+    // Installed before the start, so that a SIGHUP right after the ready line cannot end the JVM.
+    Hangup hangup = new Hangup();
+    if (!config.terminate().isEmpty()) {
+      reloadOnHangup(hangup, log);
+    }
     Node node;
     try {
       node = Node.start(config).toCompletionStage().toCompletableFuture().join();
@@ -64,6 +104,7 @@ public final class Main {
       System.exit(1);
       return;
     }
+    hangup.started(node);
     // A drain asked for through the API ends the process too, by the same orderly way as SIGTERM.
     node.drained().onSuccess(v -> new Thread(() -> System.exit(0), "tollgate-exit").start());
     // SIGTERM and SIGINT run shutdown hooks; this one drains the node, stops it and then ends the

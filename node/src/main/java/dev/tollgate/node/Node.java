@@ -17,6 +17,7 @@ import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.ingress.IngressSetup;
 import dev.tollgate.ingress.IngressVerticle;
 import dev.tollgate.ingress.SelfAddresses;
+import dev.tollgate.ingress.terminate.Terminations;
 import dev.tollgate.tunnel.TunnelRegistry;
 import dev.tollgate.tunnel.TunnelVerticle;
 import dev.tollgate.tunnel.UpstreamTls;
@@ -58,6 +59,7 @@ public final class Node {
   private ControlToken token;
   private PolicyStore policyStore;
   private AccessLog accessLog;
+  private Terminations terminations;
   private final AtomicReference<Policy> policy = new AtomicReference<>(Policy.empty());
   private final UserLimiter limiter = new UserLimiter();
   private final CapacityGuard capacity;
@@ -141,6 +143,8 @@ public final class Node {
                   proxyTlsPort = ports.get(1);
                 }
                 setup.self().listeners(bound());
+                // How often the certificate files are checked for changes; tests shorten it.
+                terminations.watch(Duration.ofMillis(Long.getLong("tollgate.certificatePollMillis", 5000)));
                 startedAt = Instant.now();
                 metrics.nodeGauges(registry::size, () -> policy.get().version(), () -> ready.get() ? 1 : 0, control::memberCount);
                 metrics.proxy().certificates(() -> mitm.leaves().mints(), () -> mitm.leaves().hits());
@@ -173,6 +177,7 @@ public final class Node {
             AccessLog.Format.valueOf(config.accessLogFormat().toUpperCase(java.util.Locale.ROOT)),
             config.accessLogFile(),
             metrics.proxy());
+    terminations = Terminations.load(vertx, config.terminate(), config.timeouts().header());
     Buffer cert = null;
     Buffer key = null;
     if (config.hasTlsListener()) {
@@ -182,7 +187,7 @@ public final class Node {
     }
     return new IngressSetup(
         config, registry, new SelfAddresses(localAddresses()), cert, key, policy, new ProxyAuthenticator(vertx, metrics.proxy()), limiter, accessLog,
-        () -> mitm.leaves(), UpstreamTls.load(vertx, config.ca().upstreamTrust(), config.upstreams()), capacity, () -> mitm.passthrough());
+        () -> mitm.leaves(), UpstreamTls.load(vertx, config.ca().upstreamTrust(), config.upstreams()), capacity, () -> mitm.passthrough(), terminations);
   }
 
   private List<SelfAddresses.Bound> bound() {
@@ -216,6 +221,9 @@ public final class Node {
     s.append(" proxy=http://").append(hostPort(config.proxyListen().host(), proxyPort));
     if (config.hasTlsListener()) {
       s.append(" proxy-tls=https://").append(hostPort(config.proxyTlsListen().host(), proxyTlsPort));
+    }
+    for (var t : config.terminate()) {
+      s.append(" terminate=").append(t.name()).append("@https://").append(hostPort(t.listen().host(), terminatePort(t.name())));
     }
     s.append(" control=http://").append(hostPort(config.controlListen().host(), control.actualPort()));
     s.append(" control-token=").append(token.source());
@@ -300,6 +308,9 @@ public final class Node {
   /** Stops accepting, closes tunnels (the tunnel verticle's stop) and listeners, and closes Vert.x (leaving the cluster). */
   public Future<Void> stop() {
     ready.set(false);
+    if (terminations != null) {
+      terminations.close(); // no certificate poll may run into the closing worker pool
+    }
     return vertx.close().andThen(ar -> {
       try {
         if (accessLog != null) {
@@ -344,6 +355,24 @@ public final class Node {
   /** The interception verticle: its CA and leaf cache. */
   public MitmVerticle mitm() {
     return mitm;
+  }
+
+  /** The TLS port of the terminating listener {@code name} (useful with port 0 in tests). */
+  public int terminatePort(String name) {
+    return ingress.get(0).terminatePorts().get(name);
+  }
+
+  /** The plain redirect port of the terminating listener {@code name}. */
+  public int redirectPort(String name) {
+    return ingress.get(0).redirectPorts().get(name);
+  }
+
+  /**
+   * Rereads every terminating listener's certificates now (SIGHUP); a file that does not load
+   * keeps the current ones. Never fails.
+   */
+  public Future<Void> reloadCertificates() {
+    return terminations == null ? Future.succeededFuture() : terminations.reload(true);
   }
 
   public int controlPort() {

@@ -162,6 +162,11 @@ public final class Tunnel {
     return owner.user();
   }
 
+  /** Whether the policy decided this tunnel (and may close it again, see {@link TunnelOwner}). */
+  boolean decidedByPolicy() {
+    return owner.decidedByPolicy();
+  }
+
   public TunnelInfo info() {
     return new TunnelInfo(id, node, clientAddress, owner.user(), target.authority(), openedAt, bytesUp, bytesDown);
   }

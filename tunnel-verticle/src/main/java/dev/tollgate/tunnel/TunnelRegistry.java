@@ -92,10 +92,16 @@ public final class TunnelRegistry {
     tunnels.values().forEach(t -> t.close(reason));
   }
 
-  /** Closes the tunnels {@code policy} would now deny (decided as their CONNECT); returns how many. */
+  /**
+   * Closes the tunnels {@code policy} would now deny (decided as their CONNECT); returns how many.
+   * Tunnels the policy never decided (a terminating tunnel service's) are left alone.
+   */
   public int enforce(Policy policy) {
     int closed = 0;
     for (Tunnel t : tunnels.values()) {
+      if (!t.decidedByPolicy()) {
+        continue;
+      }
       Decision d = PolicyEngine.decide(new PolicyRequest("CONNECT", t.target().host(), t.target().port(), t.user()), policy);
       if (!d.allowed()) {
         t.close("denied by policy v" + policy.version() + ": " + d.reason());

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Tollgate vs nginx terminating TLS for the same plain backend (nginx serving a 1 KiB file), side
+# by side in one run on loopback: new TLS handshakes/s (wrk with "Connection: close": one full
+# handshake per request) and kept-alive HTTPS requests/s (wrk). Prints a Markdown table and writes
+# it to bench/results/terminate.md. See bench/README.md.
+#
+# Usage: flock /tmp/tollgate-bench.lock bash bench/terminate.sh   (~3 minutes + a stale jar's build)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+results="$here/results"
+mkdir -p "$results"
+
+SECONDS_MEASURED="${BENCH_TLS_SECONDS:-15}"
+WARMUP_SECONDS="${BENCH_TLS_WARMUP_SECONDS:-20}"
+CONNS="${BENCH_TLS_CONNS:-64}"
+HANDSHAKE_CONNS="${BENCH_TLS_HANDSHAKE_CONNS:-32}"
+THREADS="${BENCH_TLS_THREADS:-2}"
+TOLLGATE_JAVA_OPTS="${BENCH_TOLLGATE_JAVA_OPTS:--Xms256m -Xmx1g -XX:+UseG1GC}"
+read -ra tg_java_opts <<<"$TOLLGATE_JAVA_OPTS"
+
+HOST=127.0.0.1
+BACKEND_PORT=18180
+NGINX_TLS_PORT=18543
+TG_TLS_PORT=18443
+TG_PROXY_PORT=13138
+TG_CONTROL_PORT=19091
+
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+export PATH="$PATH:/usr/sbin:/sbin"
+pkgs=()
+command -v nginx >/dev/null || pkgs+=(nginx-light)
+command -v wrk >/dev/null || pkgs+=(wrk)
+command -v openssl >/dev/null || pkgs+=(openssl)
+command -v curl >/dev/null || pkgs+=(curl)
+if ((${#pkgs[@]})); then
+  [[ $EUID -eq 0 ]] || die "missing packages (${pkgs[*]}); run as root or install them"
+  log "installing: ${pkgs[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null \
+    || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null; }
+  systemctl stop nginx 2>/dev/null || true
+fi
+for p in "$BACKEND_PORT" "$NGINX_TLS_PORT" "$TG_TLS_PORT" "$TG_PROXY_PORT" "$TG_CONTROL_PORT"; do
+  if (exec 3<>"/dev/tcp/$HOST/$p") 2>/dev/null; then die "port $p is already in use"; fi
+done
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+jar="$repo/node/target/tollgate.jar"
+if [[ ! -f "$jar" || -n "$(find "$repo" -path "$repo/.git" -prune -o \( -name pom.xml -o -path '*/src/main/*' \) -newer "$jar" -print -quit)" ]]; then
+  log "building the node jar"
+  (cd "$repo" && mvn -q -B -DskipTests package) >&2
+fi
+
+work="$(mktemp -d /tmp/tollgate-tls-bench.XXXXXX)"
+chmod 755 "$work"
+TG_PID="" NGINX_STARTED=""
+cleanup() {
+  set +e
+  if [[ -n "$TG_PID" ]] && kill -0 "$TG_PID" 2>/dev/null; then
+    kill -TERM "$TG_PID"
+    for _ in $(seq 100); do kill -0 "$TG_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$TG_PID" 2>/dev/null
+  fi
+  [[ -n "$NGINX_STARTED" ]] && nginx -c "$work/nginx.conf" -s stop 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- one EC P-256 certificate for both terminators -------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
+  -days 2 -subj /CN=bench.test -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" >/dev/null 2>&1
+mkdir -p "$work/www" "$work/nginx-tmp"
+head -c 1024 /dev/zero | tr '\0' 'x' >"$work/www/small.html"
+
+# ---- nginx: the backend (plain) and the reference terminator (same protocols and suites) ------
+cat >"$work/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx-tmp/body;
+  proxy_temp_path $work/nginx-tmp/proxy;
+  fastcgi_temp_path $work/nginx-tmp/fastcgi;
+  uwsgi_temp_path $work/nginx-tmp/uwsgi;
+  scgi_temp_path $work/nginx-tmp/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen $HOST:$BACKEND_PORT;
+    root $work/www;
+  }
+  upstream backend {
+    server $HOST:$BACKEND_PORT;
+    keepalive 128;
+  }
+  server {
+    listen $HOST:$NGINX_TLS_PORT ssl http2;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_session_cache shared:SSL:10m;
+    add_header Strict-Transport-Security "max-age=31536000" always;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto https;
+      proxy_set_header X-Forwarded-Host \$http_host;
+    }
+  }
+}
+EOF
+nginx -c "$work/nginx.conf" -t >/dev/null 2>&1 || die "nginx config invalid: $(nginx -c "$work/nginx.conf" -t 2>&1 | tail -n 2)"
+nginx -c "$work/nginx.conf"
+NGINX_STARTED=1
+
+# ---- Tollgate: one terminating listener to the same backend ----------------------------------
+cat >"$work/tollgate.yaml" <<EOF
+proxy: {listen: "$HOST:$TG_PROXY_PORT"}
+control: {listen: "$HOST:$TG_CONTROL_PORT"}
+node: {name: bench-tls, dataDir: "$work/data"}
+accessLog: {file: "$work/access.log"}
+terminate:
+  - name: bench
+    listen: $HOST:$TG_TLS_PORT
+    cert: $work/cert.pem
+    key: $work/key.pem
+    routes: {"*": "http://$HOST:$BACKEND_PORT"}
+    hsts: {maxAge: 365d}
+EOF
+java "${tg_java_opts[@]}" -jar "$jar" --config "$work/tollgate.yaml" >"$work/tollgate.log" 2>&1 &
+TG_PID=$!
+for _ in $(seq 600); do grep -q "tollgate ready" "$work/tollgate.log" && break; sleep 0.1; done
+grep -q "tollgate ready" "$work/tollgate.log" || die "Tollgate did not start: $(tail -n 5 "$work/tollgate.log")"
+engine="$(grep -o 'TLS engine [a-z]*' "$work/tollgate.log" | head -n 1 | cut -d' ' -f3)"
+
+for port in "$NGINX_TLS_PORT" "$TG_TLS_PORT"; do
+  curl -sS -k --max-time 10 -o /dev/null "https://$HOST:$port/small.html" || die "no answer on $port"
+done
+
+# wrk_rate PORT SECONDS CONNS [extra wrk args...] -> requests/s (and errors on stderr)
+wrk_rate() {
+  local port=$1 secs=$2 conns=$3 out
+  shift 3
+  out="$(wrk -t"$THREADS" -c"$conns" -d"${secs}s" "$@" "https://$HOST:$port/small.html" 2>&1)"
+  printf '%s\n' "$out" >>"$work/wrk.log"
+  local errors non2xx
+  errors="$(grep -o 'Socket errors:.*' <<<"$out" || true)"
+  non2xx="$(grep -o 'Non-2xx or 3xx responses: [0-9]*' <<<"$out" || true)"
+  [[ -z "$errors$non2xx" ]] || log "port $port: $errors $non2xx"
+  awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$out"
+}
+
+log "warm-up: ${WARMUP_SECONDS}s each, both kinds, both terminators"
+for port in "$NGINX_TLS_PORT" "$TG_TLS_PORT"; do
+  wrk_rate "$port" "$WARMUP_SECONDS" "$CONNS" >/dev/null
+  wrk_rate "$port" "$WARMUP_SECONDS" "$HANDSHAKE_CONNS" -H 'Connection: close' >/dev/null
+done
+
+log "measuring new handshakes/s (Connection: close, ${SECONDS_MEASURED}s, $HANDSHAKE_CONNS conns)"
+nginx_hs="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+tg_hs="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+log "measuring kept-alive requests/s (${SECONDS_MEASURED}s, $CONNS conns)"
+nginx_ka="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+tg_ka="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r + 0 >= t) ? "PASS" : "FAIL" }'; }
+hs_ratio="$(ratio "$tg_hs" "$nginx_hs")"
+ka_ratio="$(ratio "$tg_ka" "$nginx_ka")"
+{
+  echo "| Metric | Tollgate ($engine) | nginx | Tollgate / nginx | Target | Result |"
+  echo "|---|---:|---:|---:|---|---|"
+  echo "| New TLS handshakes/s (wrk -c$HANDSHAKE_CONNS, Connection: close, ${SECONDS_MEASURED}s) | $tg_hs | $nginx_hs | $hs_ratio | ≥ 0.7 | $(verdict "$hs_ratio" 0.7) |"
+  echo "| Kept-alive HTTPS requests/s (wrk -c$CONNS, 1 KiB, ${SECONDS_MEASURED}s) | $tg_ka | $nginx_ka | $ka_ratio | ≥ 0.9 | $(verdict "$ka_ratio" 0.9) |"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; $(java -version 2>&1 | head -n 1); $(nginx -v 2>&1); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null); Tollgate $(git -C "$repo" rev-parse --short HEAD 2>/dev/null); TLS 1.3, EC P-256 certificate; both terminators on $HOST with ${THREADS} wrk threads."
+} | tee "$results/terminate.md"

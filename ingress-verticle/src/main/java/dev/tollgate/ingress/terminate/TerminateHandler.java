@@ -1,0 +1,170 @@
+package dev.tollgate.ingress.terminate;
+
+import dev.tollgate.common.HostPort;
+import dev.tollgate.common.ProxyFailure;
+import dev.tollgate.common.TerminateConfig;
+import dev.tollgate.common.TerminateConfig.Backend;
+import dev.tollgate.ingress.RequestTargets;
+import dev.tollgate.ingress.log.AccessLog;
+import dev.tollgate.ingress.log.AccessRecord;
+import dev.tollgate.ingress.log.Exchanges;
+import dev.tollgate.tunnel.HttpForwarder;
+import dev.tollgate.common.limits.CapacityGuard;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.HostAndPort;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.Locale;
+import javax.net.ssl.SSLPeerUnverifiedException;
+
+/**
+ * A request on a terminating listener: find the route by the host it names (which must agree
+ * with the TLS server name), rewrite the forwarding and identity headers, and forward it to the
+ * backend; HSTS goes on every response, the proxy's own failures included.
+ */
+final class TerminateHandler implements Handler<HttpServerRequest> {
+  private final TerminateConfig config;
+  private final HttpForwarder plain;
+  private final HttpForwarder tls;
+  private final Backends backends;
+  private final AccessLog accessLog;
+  private final String viaToken;
+  private final String hsts;
+  /** Connections over the per-address cap; confined to this listener's event loop. */
+  private final Set<HttpConnection> overCap = new HashSet<>();
+  private CapacityGuard capacity;
+
+  TerminateHandler(TerminateConfig config, HttpForwarder plain, HttpForwarder tls, Backends backends, AccessLog accessLog, String nodeName) {
+    this.config = config;
+    this.plain = plain;
+    this.tls = tls;
+    this.backends = backends;
+    this.accessLog = accessLog;
+    this.viaToken = nodeName + " (tollgate)";
+    this.hsts = config.hsts() == null ? null : config.hsts().headerValue();
+  }
+
+  /**
+   * Counts a new connection against its client address; requests on one over the node's
+   * per-address cap are answered 429, as on the proxy listeners.
+   */
+  void opened(HttpConnection connection, CapacityGuard capacity) {
+    var remote = connection.remoteAddress();
+    if (remote == null) {
+      return;
+    }
+    String ip = remote.hostAddress();
+    if (!capacity.opened(ip)) {
+      overCap.add(connection);
+    }
+    connection.closeHandler(v -> {
+      overCap.remove(connection);
+      capacity.closed(ip);
+    });
+    this.capacity = capacity;
+  }
+
+  @Override
+  public void handle(HttpServerRequest request) {
+    request.pause();
+    HttpServerResponse response = request.response();
+    if (hsts != null) {
+      response.headersEndHandler(v -> response.headers().set("strict-transport-security", hsts));
+    }
+    var remote = request.remoteAddress();
+    String clientIp = remote == null ? "-" : remote.hostAddress();
+    String client = remote == null ? "-" : new HostPort(clientIp, remote.port()).toString();
+    AccessRecord record = new AccessRecord(client, request.method().name());
+    try {
+      if (overCap.contains(request.connection())) {
+        throw ProxyFailure.limited("too many connections from " + clientIp + " (at most " + capacity.maxConnectionsPerClient() + ")", 1);
+      }
+      String authority = authority(request);
+      String host = RequestTargets.hostWithDefaultPort(authority, 443).host().toLowerCase(Locale.ROOT);
+      String path = path(request);
+      record.target("https://" + authority + path);
+      Backend backend = route(host, request.connection().indicatedServerName());
+      for (String via : request.headers().getAll("via")) {
+        if (via.contains(viaToken)) {
+          throw ProxyFailure.denied("forwarding loop: the request already passed this proxy");
+        }
+      }
+      ForwardedHeaders.apply(request.headers(), clientIp, authority, config.identityHeader(), identity(request));
+      backends
+          .resolve(backend)
+          .compose(t -> (backend.tls() ? tls : plain).forward(request, t, path, clientIp, client, null, null))
+          .onSuccess(v -> accessLog.log(record, response.getStatusCode(), request.bytesRead(), response.bytesWritten()))
+          .onFailure(e -> Exchanges.fail(request, record, accessLog, e));
+    } catch (RuntimeException e) {
+      Exchanges.fail(request, record, accessLog, e);
+    }
+  }
+
+  /** The backend for {@code host}; a host this listener has no route for, or that another TLS name was negotiated for, is misdirected. */
+  private Backend route(String host, String sni) {
+    Backend backend = TerminateConfig.lookup(config.routes(), host);
+    if (backend == null) {
+      throw ProxyFailure.misdirected("no route for host " + host + " on this listener");
+    }
+    if (sni != null && !sni.equalsIgnoreCase(host) && TerminateConfig.lookup(config.routes(), sni.toLowerCase(Locale.ROOT)) != backend) {
+      throw ProxyFailure.misdirected("host " + host + " does not match the TLS server name " + sni);
+    }
+    return backend;
+  }
+
+  /** {@code :authority} on h2, else {@code Host}; required. */
+  private static String authority(HttpServerRequest request) {
+    String text = null;
+    if (request.version() == HttpVersion.HTTP_2) {
+      HostAndPort a = request.authority();
+      if (a != null) {
+        String h = a.host().indexOf(':') >= 0 && !a.host().startsWith("[") ? "[" + a.host() + "]" : a.host();
+        text = a.port() < 0 ? h : h + ":" + a.port();
+      }
+    } else {
+      text = request.getHeader("host");
+    }
+    if (text == null || text.isBlank()) {
+      throw ProxyFailure.badRequest("missing Host header");
+    }
+    try {
+      RequestTargets.hostWithDefaultPort(text, 443);
+    } catch (RuntimeException e) {
+      throw ProxyFailure.badRequest("bad Host header: " + text);
+    }
+    return text;
+  }
+
+  /** The origin-form target; an absolute-form one (allowed by RFC 9112) is cut to its path. */
+  private static String path(HttpServerRequest request) {
+    String uri = request.uri();
+    if (uri.isEmpty()) {
+      return "/";
+    }
+    if (uri.startsWith("/")) {
+      return uri;
+    }
+    if (uri.regionMatches(true, 0, "https://", 0, 8) || uri.regionMatches(true, 0, "http://", 0, 7)) {
+      return RequestTargets.absolute(uri).pathAndQuery();
+    }
+    throw ProxyFailure.badRequest("unsupported request target: " + uri);
+  }
+
+  /** The verified client certificate's identity, or null without one. */
+  private String identity(HttpServerRequest request) {
+    if (config.clientAuth() == TerminateConfig.ClientAuth.NONE || !request.isSSL()) {
+      return null;
+    }
+    try {
+      List<java.security.cert.Certificate> chain = request.connection().peerCertificates();
+      return ClientIdentity.of(chain);
+    } catch (SSLPeerUnverifiedException e) {
+      return null; // clientAuth optional and none sent
+    }
+  }
+}
