@@ -15,7 +15,8 @@ final class ConfigReader {
 
   private static final Map<String, Set<String>> KNOWN =
       Map.ofEntries(
-          Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm", "limits", "upstreams", "terminate")),
+          Map.entry("", Set.of("proxy", "control", "node", "network", "timeouts", "policy", "accessLog", "cluster", "mitm", "limits", "upstreams", "terminate", "metrics")),
+          Map.entry("metrics", Set.of("userLabels")),
           Map.entry("mitm", Set.of("ca", "upstreamTrust", "learnPassthrough", "rewriteMaxBody")),
           Map.entry("limits", Set.of("maxTunnelsPerNode", "maxConnectionsPerClientAddress", "memoryGuard")),
           Map.entry("mitm.ca", Set.of("cert", "key", "keyAlgorithm", "permittedDomains")),
@@ -91,7 +92,8 @@ final class ConfigReader {
             ratio(limits, "memoryGuard", "limits.memoryGuard", NodeConfig.Capacity.DEFAULT_MEMORY_GUARD)),
         node.getValue("drainTimeout") == null ? NodeConfig.DEFAULT_DRAIN_TIMEOUT : Durations.parse("node.drainTimeout", node.getValue("drainTimeout")),
         UpstreamsReader.read(root.getValue("upstreams")),
-        TerminateReader.read(root.getValue("terminate")));
+        TerminateReader.read(root.getValue("terminate")),
+        bool(section(root, "metrics"), "userLabels", "metrics.userLabels", false));
   }
 
   private static double ratio(JsonObject o, String name, String key, double fallback) {

@@ -35,6 +35,7 @@ import java.util.Set;
  * @param drainTimeout how long open tunnels may run on after a drain starts
  * @param upstreams per-upstream dialing and TLS settings ({@code upstreams:}), in config order
  * @param terminate the TLS-terminating listeners (empty: none)
+ * @param metricsUserLabels whether {@code /metrics} also carries per-user quota usage (a {@code user} label; off by default)
  */
 public record NodeConfig(
     HostPort proxyListen,
@@ -59,7 +60,8 @@ public record NodeConfig(
     Capacity capacity,
     Duration drainTimeout,
     List<UpstreamConfig> upstreams,
-    List<TerminateConfig> terminate) {
+    List<TerminateConfig> terminate,
+    boolean metricsUserLabels) {
 
   public static final String DEFAULT_PROXY_LISTEN = "127.0.0.1:3128";
   public static final String DEFAULT_CONTROL_LISTEN = "127.0.0.1:9090";
@@ -213,6 +215,9 @@ public record NodeConfig(
     }
     if (!terminate.isEmpty()) {
       root.put("terminate", new JsonArray(terminate.stream().map(TerminateConfig::toJson).toList()));
+    }
+    if (metricsUserLabels) {
+      root.put("metrics", new JsonObject().put("userLabels", true));
     }
     JsonObject proxy =
         new JsonObject()

@@ -150,6 +150,9 @@ public final class Node {
                 metrics.proxy().certificates(() -> mitm.leaves().mints(), () -> mitm.leaves().hits());
                 metrics.proxy().certificateRejections(() -> mitm.passthrough().rejectedTotal());
                 metrics.proxy().quotas(limiter.quotas());
+                if (config.metricsUserLabels()) {
+                  metrics.proxy().quotaUserLabels(limiter.quotas());
+                }
                 vertx.eventBus().localConsumer(dev.tollgate.common.Addresses.POLICY_APPLIED, m -> applyCaps());
                 ready.set(true);
                 LOG.info("tollgate ready: {}", describe());

@@ -58,6 +58,7 @@ final class NodeMetrics {
   }
 
   String scrape() {
+    proxy.refreshUserUsage();
     return registry.scrape();
   }
 }

@@ -252,6 +252,28 @@ class QuotaTest {
     assertTrue(text.lines().noneMatch(l -> l.startsWith("tollgate_quota") && l.toLowerCase(Locale.ROOT).contains("alice")), "no user labels");
   }
 
+  @Test
+  void perUserUsageIsExportedOnlyWhenSwitchedOn(@TempDir Path other) throws Exception {
+    JsonObject config = TestNodes.config(other, List.of(origin.echoPort()));
+    config.put("metrics", new JsonObject().put("userLabels", true));
+    Node labelled = TestNodes.start(config);
+    try {
+      Control.Reply r = new Control(labelled).put("/v1/policy", policy(1 << 20));
+      assertEquals(200, r.status(), r.body().encode());
+      try (Raw raw = new Raw(labelled.proxyPort())) {
+        raw.send("GET http://127.0.0.1:" + origin.httpPort() + "/hello HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth("dave") + "Connection: close\r\n\r\n").readToClose();
+      }
+      var resp = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + labelled.controlPort() + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      String line = "tollgate_quota_user_usage{kind=\"requests\",node=\"test-node\",period=\"day\",user=\"dave\"} 1.0";
+      assertTrue(resp.body().contains(line), resp.body().lines().filter(l -> l.contains("user_usage")).toList().toString());
+    } finally {
+      Await.result(labelled.stop());
+    }
+    assertTrue(scrape().lines().noneMatch(l -> l.startsWith("tollgate_quota_user_usage{")), "off by default");
+  }
+
   static String scrape() throws Exception {
     var client = java.net.http.HttpClient.newHttpClient();
     var resp = client.send(

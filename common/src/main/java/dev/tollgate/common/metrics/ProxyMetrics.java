@@ -5,9 +5,13 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -56,6 +60,8 @@ public final class ProxyMetrics {
   private Supplier<Number> cacheHits;
   private Supplier<Number> rejections;
   private QuotaLedger quotaLedger;
+  private MultiGauge userUsage;
+  private QuotaLedger userUsageLedger;
 
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -219,6 +225,35 @@ public final class ProxyMetrics {
             .register(registry);
       }
     }
+  }
+
+  /**
+   * Per-user usage, only when the operator switched it on ({@code metrics.userLabels}):
+   * {@code tollgate_quota_user_usage{user, kind, period}}, refreshed by {@link #refreshUserUsage}
+   * before each scrape. Users are unbounded, hence off by default.
+   */
+  public void quotaUserLabels(QuotaLedger ledger) {
+    userUsage = MultiGauge.builder("tollgate.quota.user.usage")
+        .description("a user's usage in the current UTC period, cluster-wide as this node knows it")
+        .register(registry);
+    userUsageLedger = ledger;
+  }
+
+  /** Re-reads per-user usage into its gauge (no-op unless {@link #quotaUserLabels} was called). */
+  public void refreshUserUsage() {
+    if (userUsage == null) {
+      return;
+    }
+    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    userUsageLedger.counts().forEach((user, c) -> {
+      for (int i = 0; i < 2; i++) {
+        String period = i == 0 ? "day" : "month";
+        rows.add(MultiGauge.Row.of(Tags.of("user", user, "kind", "bytes", "period", period), c[i].bytes()));
+        rows.add(MultiGauge.Row.of(Tags.of("user", user, "kind", "requests", "period", period), c[i].requests()));
+      }
+      rows.add(MultiGauge.Row.of(Tags.of("user", user, "kind", "tunnelSeconds", "period", "day"), c[0].tunnelMillis() / 1000));
+    });
+    userUsage.register(rows, true);
   }
 
   public void certificateRejections(Supplier<Number> rejections) {

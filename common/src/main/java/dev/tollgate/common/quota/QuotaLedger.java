@@ -287,6 +287,17 @@ public final class QuotaLedger {
     return sum;
   }
 
+  /** Cluster-wide counts per user for the current day and month (as {@code [day, month]}), without touching their quotas. */
+  public Map<String, Counts[]> counts() {
+    long now = clock.getAsLong();
+    Map<String, Counts[]> out = new LinkedHashMap<>();
+    accounts.keySet().stream().sorted().forEach(user -> {
+      Window w = account(user, now).window;
+      out.put(user, new Counts[] {w.day().total(), w.month().total()});
+    });
+    return out;
+  }
+
   /** Re-reads every known user's quota (a new policy): a raised quota lets them through at once, a lowered one closes tunnels over it. */
   public void requota(Function<String, Quota> quotaFor) {
     accounts.forEach((user, a) -> a.quota = quotaFor.apply(user));
