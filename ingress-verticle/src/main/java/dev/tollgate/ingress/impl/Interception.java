@@ -9,6 +9,7 @@ import dev.tollgate.ingress.RequestTargets;
 import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.ingress.log.AccessRecord;
 import dev.tollgate.ingress.log.Exchanges;
+import dev.tollgate.ingress.terminate.TlsSettings;
 import dev.tollgate.mitm.LeafCache;
 import dev.tollgate.mitm.intercept.ClientHello;
 import dev.tollgate.mitm.intercept.InterceptServer;
@@ -85,7 +86,7 @@ public final class Interception {
 
   /** Starts the interception server on this event loop. */
   public Future<Void> start(long handshakeTimeoutMillis) {
-    return server.start(this::inner, handshakeTimeoutMillis);
+    return server.start(this::inner, handshakeTimeoutMillis, TlsSettings.engine());
   }
 
   /**

@@ -8,6 +8,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.SSLEngineOptions;
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;
@@ -47,12 +48,18 @@ public final class InterceptServer {
     this.vertx = vertx;
   }
 
-  /** Starts listening on a loopback port (call on the event loop that relays the tunnels). */
-  public Future<Void> start(Handler<HttpServerRequest> requests, long handshakeTimeoutMillis) {
+  /**
+   * Starts listening on a loopback port (call on the event loop that relays the tunnels).
+   *
+   * @param engine the TLS engine: OpenSSL's handshakes cost a fraction of the JDK's, and both ask
+   *     the session key manager for the leaf with the (Netty) engine that knows the peer port
+   */
+  public Future<Void> start(Handler<HttpServerRequest> requests, long handshakeTimeoutMillis, SSLEngineOptions engine) {
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost("127.0.0.1")
         .setPort(0)
         .setSsl(true)
+        .setSslEngineOptions(engine)
         .setUseAlpn(true)
         .setSslHandshakeTimeout(handshakeTimeoutMillis)
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
@@ -82,8 +89,10 @@ public final class InterceptServer {
    */
   public boolean certificateRejected(int localPort) {
     SSLEngine engine = engines.get(localPort);
-    // Still "in the handshake" when the connection ended: the JDK keeps a handshake session until
-    // the handshake completes (its getSession() already names the suite in TLS 1.3).
+    // Still "in the handshake" when the connection ended: both engines return a handshake session
+    // from the moment the handshake starts until it completes, and null once it has (the JDK's
+    // getSession() already names the suite in TLS 1.3, so it cannot tell). The engine is only
+    // recorded once the leaf was chosen, i.e. after a ClientHello this server could answer.
     return engine != null && engine.getHandshakeSession() != null;
   }
 
@@ -96,7 +105,12 @@ public final class InterceptServer {
     return server == null ? Future.succeededFuture() : server.close();
   }
 
-  /** Chooses the leaf of the session whose loopback port the handshake comes from. */
+  /**
+   * Chooses the leaf of the session whose loopback port the handshake comes from. Aliases are
+   * ports, reused by later sessions: fine with the JDK and with Netty's OpenSSL provider, which
+   * ask for the chain and key on every handshake, but never to be wrapped in Netty's
+   * {@code OpenSslCachingX509KeyManagerFactory}, which would serve an earlier session's leaf.
+   */
   private final class SessionKeyManager extends X509ExtendedKeyManager {
     @Override
     public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
