@@ -97,8 +97,11 @@ drain=$(api -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9092/v1/d
 detail="POST /v1/drain answered $drain"
 check "POST /v1/drain on node2 is accepted" test "$drain" = 202
 ready=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9092/readyz)
-detail="readyz $ready"
-check "node2's /readyz turns 503 at once" test "$ready" = 503
+detail="readyz $ready; $(tail -n 3 "$TOLLGATE_CLUSTER_DIR/node2.log" | tr '\n' '|')"
+# With nothing in flight a drain can finish (and the process exit) before the next request: then
+# the node must have logged that it drained.
+check "node2's /readyz turns 503 at once (or the node has already drained and left)" \
+  bash -c '[[ "$1" == 503 ]] || { [[ "$1" == 000 ]] && grep -q "drained" "$2"; }' _ "$ready" "$TOLLGATE_CLUSTER_DIR/node2.log"
 sleep 3
 kill -9 "$(cat "$TOLLGATE_CLUSTER_DIR/node3.pid")"
 killed_at=$(wc -l < "$tmp/codes")
