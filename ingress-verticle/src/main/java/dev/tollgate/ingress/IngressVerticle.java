@@ -113,7 +113,8 @@ public final class IngressVerticle extends VerticleBase {
     return server.listen();
   }
 
-  static HttpServerOptions baseOptions(NodeConfig config, HostPort listen) {
+  /** The HTTP server options every listener of the node starts from (terminating ones too). */
+  public static HttpServerOptions baseOptions(NodeConfig config, HostPort listen) {
     return new HttpServerOptions()
         .setHost(listen.host())
         .setPort(listen.port())

@@ -115,6 +115,27 @@ final class Json {
     return out;
   }
 
+  /**
+   * The per-user or per-group overrides under {@code path} ({@code {"name": {...}}}), each read by
+   * {@code item(object, itemPath)}; names {@code known} refuses are errors naming the auth section.
+   */
+  static <T> java.util.Map<String, T> named(
+      Object value, String path, java.util.function.Predicate<String> known, String what, BiFunction<JsonObject, String, T> item) {
+    java.util.Map<String, T> out = new java.util.LinkedHashMap<>();
+    if (value == null) {
+      return out;
+    }
+    JsonObject o = object(value, path);
+    for (String name : o.fieldNames()) {
+      String p = at(path, name);
+      if (!known.test(name)) {
+        throw new PolicyException(p, "unknown " + what + "; " + what + "s are listed in auth." + what + "s");
+      }
+      out.put(name, item.apply(object(o.getValue(name), p), p));
+    }
+    return out;
+  }
+
   /** A short description of a bad value for messages; long values are cut. */
   static String describe(Object value) {
     if (value == null) {

@@ -87,18 +87,6 @@ public record PolicyLimits(
   }
 
   private static Map<String, LimitOverride> overrides(Object value, String path, Predicate<String> known, String what) {
-    Map<String, LimitOverride> out = new LinkedHashMap<>();
-    if (value == null) {
-      return out;
-    }
-    JsonObject o = Json.object(value, path);
-    for (String name : o.fieldNames()) {
-      String p = Json.at(path, name);
-      if (!known.test(name)) {
-        throw new PolicyException(p, "unknown " + what + "; " + what + "s are listed in auth." + what + "s");
-      }
-      out.put(name, LimitOverride.read(Json.object(o.getValue(name), p), p));
-    }
-    return out;
+    return Json.named(value, path, known, what, LimitOverride::read);
   }
 }

@@ -69,18 +69,6 @@ public record PolicyQuotas(Quota defaults, Map<String, Quota> users, Map<String,
   }
 
   private static Map<String, Quota> overrides(Object value, String path, Predicate<String> known, String what) {
-    Map<String, Quota> out = new LinkedHashMap<>();
-    if (value == null) {
-      return out;
-    }
-    JsonObject o = Json.object(value, path);
-    for (String name : o.fieldNames()) {
-      String p = Json.at(path, name);
-      if (!known.test(name)) {
-        throw new PolicyException(p, "unknown " + what + "; " + what + "s are listed in auth." + what + "s");
-      }
-      out.put(name, Quota.read(Json.object(o.getValue(name), p), p));
-    }
-    return out;
+    return Json.named(value, path, known, what, Quota::read);
   }
 }

@@ -135,18 +135,7 @@ public final class TerminateServers {
   }
 
   private static HttpServerOptions httpOptions(NodeConfig config, HostPort listen) {
-    return new HttpServerOptions()
-        .setHost(listen.host())
-        .setPort(listen.port())
-        .setReuseAddress(true)
-        .setTcpNoDelay(true)
-        .setHandle100ContinueAutomatically(true)
-        .setMaxHeaderSize(config.maxHeaderSize())
-        .setMaxInitialLineLength(config.maxUriLength())
-        // As on the proxy listeners: longer than a backend may take to answer, so a waiting client gets its 504.
-        .setIdleTimeout((int) (config.timeouts().idle().plus(config.timeouts().connect()).toMillis()))
-        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setHttp2ClearTextEnabled(false);
+    return dev.tollgate.ingress.IngressVerticle.baseOptions(config, listen);
   }
 
   /** The TLS ports bound, by listener name. */
