@@ -174,6 +174,72 @@ class TerminateMtlsTest {
   }
 
   @Test
+  void listenerRulesMatchTheVerifiedClient() throws Exception {
+    Control control = new Control(node);
+    try {
+      JsonObject policy = new JsonObject(
+          """
+          {"auth": {"required": true, "users": {"carol": "$2y$10$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"}},
+           "default": "deny",
+           "rules": [
+             {"id": "alice-in", "action": "allow", "listeners": ["optional"], "hosts": ["svc.example.test"], "clients": ["uri:spiffe://test/alice"]},
+             {"id": "no-one-else", "action": "deny", "listeners": ["optional"], "hosts": ["svc.example.test"]}
+           ]}
+          """);
+      Control.Reply r = control.put("/v1/policy", policy);
+      assertEquals(200, r.status(), r.body().encode());
+      // The proxy's auth.required and default deny are not the listener's: alice's certificate lets her in.
+      Answer in = headers("optional", alice);
+      assertEquals(200, in.response().statusCode(), in.body());
+      assertTrue(new JsonObject(in.body()).getString("x-peer").contains("URI=spiffe://test/alice"));
+      int seen = origin.requests.get();
+      Answer out = headers("optional", null);
+      assertEquals(403, out.response().statusCode());
+      assertEquals("rule no-one-else", out.response().getHeader("X-Tollgate-Reason"));
+      assertEquals(seen, origin.requests.get(), "a denied request never reaches the backend");
+      // Rules name their listeners: the other listener is not decided by them.
+      assertEquals(200, headers("required", alice).response().statusCode());
+    } finally {
+      control.put("/v1/policy", new JsonObject());
+    }
+  }
+
+  @Test
+  void aTunnelServiceIsDecidedByItsListenerRules() throws Exception {
+    Control control = new Control(node);
+    NetClient c = tlsClient(alice);
+    try {
+      JsonObject policy = new JsonObject()
+          .put("rules", new JsonArray().add(new JsonObject()
+              .put("id", "svc-no-alice").put("action", "deny").put("listeners", new JsonArray().add("svc"))
+              .put("ports", new JsonArray().add(origin.echoPort())).put("clients", new JsonArray().add("cn:alice"))));
+      assertEquals(200, control.put("/v1/policy", policy).status());
+      Promise<String> answer = Promise.promise();
+      Buffer got = Buffer.buffer();
+      c.connect(node.terminatePort("svc"), "127.0.0.1", "svc.example.test").onComplete(ar -> {
+        if (ar.failed()) {
+          answer.tryComplete("connect failed: " + ar.cause());
+          return;
+        }
+        NetSocket s = ar.result();
+        s.handler(got::appendBuffer);
+        s.closeHandler(v -> answer.tryComplete(got.toString()));
+        s.write("ping");
+      });
+      assertEquals("", Await.result(answer.future()), "closed without a byte relayed");
+      String line = "\"status\":403";
+      ClusterTest.awaitQuietly(
+          () -> Files.readAllLines(dir.resolve("node/access.log")).stream()
+              .anyMatch(l -> l.contains(line) && l.contains("\"rule\":\"svc-no-alice\"") && l.contains("\"method\":\"CONNECT\"")),
+          "the refusal's access-log line");
+      assertEquals(0, node.registry().size());
+    } finally {
+      control.put("/v1/policy", new JsonObject());
+      Await.result(c.close());
+    }
+  }
+
+  @Test
   void tunnelServiceRefusesAClientWithoutCertificate() {
     NetClient c = tlsClient(null);
     try {

@@ -9,11 +9,14 @@ import java.util.List;
 public final class PolicyEngine {
 
   private static final Decision AUTH_REQUIRED = new Decision(Verdict.AUTH_REQUIRED, null, "proxy authentication required");
+  private static final Decision NO_LISTENER_RULE_FORWARD = new Decision(Verdict.ALLOW_FORWARD, null, "no listener rule");
+  private static final Decision NO_LISTENER_RULE_TUNNEL = new Decision(Verdict.ALLOW_TUNNEL, null, "no listener rule");
 
   private PolicyEngine() {}
 
   /**
-   * Decides {@code request} under {@code policy}, in this order:
+   * Decides {@code request} under {@code policy}. A request on a terminating listener is decided
+   * by the rules naming that listener only (below); one on a proxy listener in this order:
    *
    * <ol>
    *   <li>when {@code auth.required} and the request carries no verified user: {@link Verdict#AUTH_REQUIRED};
@@ -31,10 +34,27 @@ public final class PolicyEngine {
    * the address they stand for, so they cannot dodge an IP or CIDR rule.
    */
   public static Decision decide(PolicyRequest request, Policy policy) {
+    if (request.listener() != null) {
+      return decideTerminating(request, policy);
+    }
     if (policy.auth().required() && request.user() == null) {
       return AUTH_REQUIRED;
     }
     int i = policy.firstMatch(request, Target.of(request.host()));
+    return policy.decision(i, request.isConnect());
+  }
+
+  /**
+   * Decides a request on a terminating listener: the first rule naming the listener whose other
+   * matchers (hosts, ports, methods, clients) match, else allowed. Neither {@code auth.required}
+   * nor {@code default} apply: a listener serves a site's visitors, and its routes already say
+   * what it serves.
+   */
+  private static Decision decideTerminating(PolicyRequest request, Policy policy) {
+    int i = policy.firstMatch(request, Target.of(request.host()));
+    if (i < 0) {
+      return request.isConnect() ? NO_LISTENER_RULE_TUNNEL : NO_LISTENER_RULE_FORWARD;
+    }
     return policy.decision(i, request.isConnect());
   }
 

@@ -18,6 +18,9 @@ import java.util.regex.Pattern;
  * @param users verified user names
  * @param groups groups the verified user belongs to (any of them)
  * @param methods upper-case HTTP methods, e.g. {@code CONNECT}
+ * @param listeners names of terminating listeners; a rule with them decides requests on those
+ *     listeners only, a rule without them requests on the proxy listeners only
+ * @param clients verified client certificates (any of them); only on terminating listeners
  */
 public record Rule(
     String id,
@@ -26,9 +29,14 @@ public record Rule(
     List<PortRange> ports,
     List<String> users,
     List<String> groups,
-    List<String> methods) {
+    List<String> methods,
+    List<String> listeners,
+    List<ClientPattern> clients) {
 
-  private static final Set<String> KEYS = Set.of("id", "action", "hosts", "ports", "users", "groups", "methods");
+  private static final Set<String> KEYS =
+      Set.of("id", "action", "hosts", "ports", "users", "groups", "methods", "listeners", "clients");
+  /** As terminating listeners' names are written in the config. */
+  private static final Pattern LISTENER = Pattern.compile("[A-Za-z0-9._-]{1,63}");
   /** Ids travel in a response header and log lines: keep them to a safe alphabet. */
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,63}");
   private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z_-]{0,31}");
@@ -41,6 +49,27 @@ public record Rule(
     users = List.copyOf(users);
     groups = List.copyOf(groups);
     methods = List.copyOf(methods);
+    listeners = List.copyOf(listeners);
+    clients = List.copyOf(clients);
+  }
+
+  /** A rule for the proxy listeners (no {@code listeners}, no {@code clients}). */
+  public Rule(
+      String id, Action action, List<HostPattern> hosts, List<PortRange> ports, List<String> users, List<String> groups, List<String> methods) {
+    this(id, action, hosts, ports, users, groups, methods, List.of(), List.of());
+  }
+
+  /** Whether {@code certificate} matches one of {@link #clients()}, or the rule has no client matcher. */
+  public boolean matchesClient(ClientCertificate certificate) {
+    if (clients.isEmpty()) {
+      return true;
+    }
+    for (ClientPattern p : clients) {
+      if (p.matches(certificate)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether {@code port} is one of {@link #ports()}, or the rule has no port matcher. */
@@ -74,6 +103,12 @@ public record Rule(
     if (!methods.isEmpty()) {
       o.put("methods", new JsonArray(methods));
     }
+    if (!listeners.isEmpty()) {
+      o.put("listeners", new JsonArray(listeners));
+    }
+    if (!clients.isEmpty()) {
+      o.put("clients", new JsonArray(clients.stream().map(ClientPattern::toString).toList()));
+    }
     return o;
   }
 
@@ -90,14 +125,55 @@ public record Rule(
     if (action == null) {
       throw new PolicyException(Json.at(path, "action"), "expected allow, deny, intercept or tunnel, got " + Json.describe(actionText));
     }
-    return new Rule(
-        id,
-        action,
-        Json.matcher(o, "hosts", path, Rule::host),
-        Json.matcher(o, "ports", path, PortRange::read),
-        Json.matcher(o, "users", path, (v, p) -> user(v, p, auth)),
-        Json.matcher(o, "groups", path, (v, p) -> group(v, p, auth)),
-        Json.matcher(o, "methods", path, Rule::method));
+    Rule rule =
+        new Rule(
+            id,
+            action,
+            Json.matcher(o, "hosts", path, Rule::host),
+            Json.matcher(o, "ports", path, PortRange::read),
+            Json.matcher(o, "users", path, (v, p) -> user(v, p, auth)),
+            Json.matcher(o, "groups", path, (v, p) -> group(v, p, auth)),
+            Json.matcher(o, "methods", path, Rule::method),
+            Json.matcher(o, "listeners", path, Rule::listener),
+            Json.matcher(o, "clients", path, Rule::client));
+    checkListenerRule(rule, path);
+    return rule;
+  }
+
+  /**
+   * A terminating listener serves a site's visitors, not proxy users: its rules allow or deny and
+   * match clients by certificate, never by proxy login; client certificates exist only there.
+   */
+  private static void checkListenerRule(Rule rule, String path) {
+    if (rule.listeners.isEmpty()) {
+      if (!rule.clients.isEmpty()) {
+        throw new PolicyException(Json.at(path, "clients"), "client certificates are verified on terminating listeners only; name them in listeners");
+      }
+      return;
+    }
+    if (rule.action != Action.ALLOW && rule.action != Action.DENY) {
+      throw new PolicyException(Json.at(path, "action"), "a rule with listeners takes allow or deny, got " + rule.action.json());
+    }
+    if (!rule.users.isEmpty() || !rule.groups.isEmpty()) {
+      String key = rule.users.isEmpty() ? "groups" : "users";
+      throw new PolicyException(Json.at(path, key), "terminating listeners have no proxy login; match clients by certificate instead");
+    }
+  }
+
+  private static String listener(Object value, String path) {
+    String name = Json.string(value, path);
+    if (!LISTENER.matcher(name).matches()) {
+      throw new PolicyException(path, "expected the name of a terminating listener (1-63 letters, digits, '.', '_' or '-'), got " + Json.describe(name));
+    }
+    return name;
+  }
+
+  private static ClientPattern client(Object value, String path) {
+    try {
+      return ClientPattern.parse(Json.string(value, path));
+    } catch (IllegalArgumentException e) {
+      throw new PolicyException(path, e.getMessage());
+    }
   }
 
   private static String required(JsonObject o, String key, String path) {

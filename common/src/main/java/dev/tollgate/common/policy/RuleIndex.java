@@ -23,13 +23,15 @@ final class RuleIndex {
   private static final int NONE = Integer.MAX_VALUE;
 
   /** A rule with its matchers as sets, ready to test. Null sets mean "no such matcher". */
-  private record Compiled(Rule rule, Set<String> users, Set<String> members, Set<String> methods) {
+  private record Compiled(Rule rule, Set<String> users, Set<String> members, Set<String> methods, Set<String> listeners) {
 
     boolean matchesAllButHost(PolicyRequest r) {
-      return (methods == null || methods.contains(r.method()))
+      return (listeners == null ? r.listener() == null : r.listener() != null && listeners.contains(r.listener()))
+          && (methods == null || methods.contains(r.method()))
           && rule.matchesPort(r.port())
           && (users == null || (r.user() != null && users.contains(r.user())))
-          && (members == null || (r.user() != null && members.contains(r.user())));
+          && (members == null || (r.user() != null && members.contains(r.user())))
+          && rule.matchesClient(r.client());
     }
 
     boolean matchesAddress(InetAddress address) {
@@ -44,8 +46,8 @@ final class RuleIndex {
 
   private final Compiled[] rules;
   /**
-   * Rules with no matcher but hosts: a bucket hit decides without touching the rule itself, which
-   * keeps a hit to a few cache lines even with many thousands of rules.
+   * Rules with no matcher but hosts: a bucket hit of a proxy request decides without touching the
+   * rule itself, which keeps a hit to a few cache lines even with many thousands of rules.
    */
   private final boolean[] hostOnly;
   private final Map<String, int[]> exact;
@@ -66,7 +68,13 @@ final class RuleIndex {
     for (int i = 0; i < rules.size(); i++) {
       Rule rule = rules.get(i);
       this.rules[i] = compile(rule, groups);
-      hostOnly[i] = rule.ports().isEmpty() && rule.users().isEmpty() && rule.groups().isEmpty() && rule.methods().isEmpty();
+      hostOnly[i] =
+          rule.ports().isEmpty()
+              && rule.users().isEmpty()
+              && rule.groups().isEmpty()
+              && rule.methods().isEmpty()
+              && rule.listeners().isEmpty()
+              && rule.clients().isEmpty();
       if (rule.hosts().isEmpty()) {
         anyHostList.add(i);
       }
@@ -148,7 +156,7 @@ final class RuleIndex {
       if (i >= best) {
         return best;
       }
-      if (address == null && hostOnly[i]) {
+      if (address == null && hostOnly[i] && request.listener() == null) {
         return i;
       }
       Compiled c = rules[i];
@@ -167,7 +175,7 @@ final class RuleIndex {
         members.addAll(groups.getOrDefault(g, List.of()));
       }
     }
-    return new Compiled(rule, setOrNull(rule.users()), members, setOrNull(rule.methods()));
+    return new Compiled(rule, setOrNull(rule.users()), members, setOrNull(rule.methods()), setOrNull(rule.listeners()));
   }
 
   private static Set<String> setOrNull(List<String> list) {

@@ -16,16 +16,27 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
+import dev.tollgate.common.policy.ClientCertificate;
+import dev.tollgate.common.policy.Decision;
+import dev.tollgate.common.policy.Policy;
+import dev.tollgate.common.policy.PolicyEngine;
+import dev.tollgate.common.policy.PolicyRequest;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
  * A request on a terminating listener: find the route by the host it names (which must agree
- * with the TLS server name), rewrite the forwarding and identity headers, and forward it to the
- * backend; HSTS goes on every response, the proxy's own failures included.
+ * with the TLS server name), let the policy's rules for this listener decide (by host, port,
+ * method and the verified client certificate), rewrite the forwarding and identity headers, and
+ * forward it to the backend; HSTS goes on every response, the proxy's own failures included.
  */
 final class TerminateHandler implements Handler<HttpServerRequest> {
   private final TerminateConfig config;
@@ -37,10 +48,29 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
   private final String hsts;
   /** Connections over the per-address cap; confined to this listener's event loop. */
   private final Set<HttpConnection> overCap = new HashSet<>();
+  /**
+   * The verified client of each connection that has sent a request, read once per connection
+   * (h2 streams and kept-alive requests share it); confined to this listener's event loop.
+   */
+  private final Map<HttpConnection, Client> clients = new HashMap<>();
+  private final AtomicReference<Policy> policy;
   private CapacityGuard capacity;
 
-  TerminateHandler(TerminateConfig config, HttpForwarder plain, HttpForwarder tls, Backends backends, AccessLog accessLog, String nodeName) {
+  /** A connection's client: no certificate is {@link #NONE}. */
+  private record Client(ClientCertificate certificate, String header) {
+    static final Client NONE = new Client(null, null);
+  }
+
+  TerminateHandler(
+      TerminateConfig config,
+      HttpForwarder plain,
+      HttpForwarder tls,
+      Backends backends,
+      AccessLog accessLog,
+      String nodeName,
+      AtomicReference<Policy> policy) {
     this.config = config;
+    this.policy = policy;
     this.plain = plain;
     this.tls = tls;
     this.backends = backends;
@@ -64,6 +94,7 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
     }
     connection.closeHandler(v -> {
       overCap.remove(connection);
+      clients.remove(connection);
       capacity.closed(ip);
     });
     this.capacity = capacity;
@@ -85,16 +116,24 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
         throw ProxyFailure.limited("too many connections from " + clientIp + " (at most " + capacity.maxConnectionsPerClient() + ")", 1);
       }
       String authority = authority(request);
-      String host = RequestTargets.hostWithDefaultPort(authority, 443).host().toLowerCase(Locale.ROOT);
+      HostPort hostPort = RequestTargets.hostWithDefaultPort(authority, 443);
+      String host = hostPort.host().toLowerCase(Locale.ROOT);
       String path = path(request);
       record.target("https://" + authority + path);
       Backend backend = route(host, request.connection().indicatedServerName());
+      Client peer = client(request);
+      Decision decision =
+          PolicyEngine.decide(PolicyRequest.terminating(request.method().name(), host, hostPort.port(), config.name(), peer.certificate()), policy.get());
+      record.decision(decision);
+      if (!decision.allowed()) {
+        throw ProxyFailure.denied(decision.reason());
+      }
       for (String via : request.headers().getAll("via")) {
         if (via.contains(viaToken)) {
           throw ProxyFailure.denied("forwarding loop: the request already passed this proxy");
         }
       }
-      ForwardedHeaders.apply(request.headers(), clientIp, authority, config.identityHeader(), identity(request));
+      ForwardedHeaders.apply(request.headers(), clientIp, authority, config.identityHeader(), peer.header());
       backends
           .resolve(backend)
           .compose(t -> (backend.tls() ? tls : plain).forward(request, t, path, clientIp, client, null, null))
@@ -155,16 +194,28 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
     throw ProxyFailure.badRequest("unsupported request target: " + uri);
   }
 
-  /** The verified client certificate's identity, or null without one. */
-  private String identity(HttpServerRequest request) {
+  /** The connection's verified client certificate, or {@link Client#NONE} without one. */
+  private Client client(HttpServerRequest request) {
     if (config.clientAuth() == TerminateConfig.ClientAuth.NONE || !request.isSSL()) {
-      return null;
+      return Client.NONE;
     }
+    HttpConnection connection = request.connection();
+    Client known = clients.get(connection);
+    if (known != null) {
+      return known;
+    }
+    Client client = Client.NONE;
     try {
-      List<java.security.cert.Certificate> chain = request.connection().peerCertificates();
-      return ClientIdentity.of(chain);
+      List<Certificate> chain = connection.peerCertificates();
+      if (chain != null && !chain.isEmpty() && chain.get(0) instanceof X509Certificate leaf) {
+        client = new Client(ClientCertificate.of(leaf), ClientIdentity.of(chain));
+      }
     } catch (SSLPeerUnverifiedException e) {
-      return null; // clientAuth optional and none sent
+      // clientAuth optional and none sent
     }
+    if (capacity != null) { // opened() ran, so the close handler will forget it
+      clients.put(connection, client);
+    }
+    return client;
   }
 }

@@ -81,7 +81,7 @@ public final class TerminateServers {
     if (slot.current.clientTrust() != null) {
       options.setTrustOptions(slot.current.clientTrust());
     }
-    TerminateHandler handler = new TerminateHandler(c, plain, tls, backends, setup.accessLog(), config.nodeName());
+    TerminateHandler handler = new TerminateHandler(c, plain, tls, backends, setup.accessLog(), config.nodeName(), setup.policy());
     HttpServer server =
         vertx.createHttpServer(options)
             .connectionHandler(conn -> {

@@ -6,8 +6,12 @@ import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.TerminateConfig;
 import dev.tollgate.common.limits.CapacityGuard;
 import dev.tollgate.common.limits.UserLimiter;
+import dev.tollgate.common.policy.ClientCertificate;
+import dev.tollgate.common.policy.Decision;
 import dev.tollgate.common.policy.Limits;
 import dev.tollgate.common.policy.Policy;
+import dev.tollgate.common.policy.PolicyEngine;
+import dev.tollgate.common.policy.PolicyRequest;
 import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.ingress.log.AccessRecord;
 import dev.tollgate.tunnel.Dialer;
@@ -21,14 +25,19 @@ import io.vertx.core.net.ConnectOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A {@code tunnelService} connection: TLS is up and the client's certificate verified (the
- * listener requires one), so the stream is relayed to the one backend — over TLS when it is
+ * listener requires one); the policy's rules for this listener decide it as a {@code CONNECT} to
+ * the backend (a denied client is logged with 403 and its connection closed); then the stream is relayed to the one backend — over TLS when it is
  * {@code https://}, verified like any upstream. It is a tunnel like a CONNECT one: registered,
  * counted against the node's tunnel cap, the memory guard, the per-address connection cap and the
  * anonymous user's limits, swept
@@ -80,12 +89,17 @@ final class TunnelService implements Handler<NetSocket> {
     var remote = socket.remoteAddress();
     String client = remote == null ? "-" : new HostPort(remote.hostAddress(), remote.port()).toString();
     AccessRecord record = new AccessRecord(client, "CONNECT").target(config.backend().toString());
+    ClientCertificate certificate = certificate(socket);
     if (LOG.isDebugEnabled()) {
-      try {
-        LOG.debug("tunnel service {}: client {} is {}", config.name(), client, ClientIdentity.of(socket.peerCertificates()));
-      } catch (Exception e) {
-        LOG.debug("tunnel service {}: client {} without a readable certificate", config.name(), client);
-      }
+      LOG.debug("tunnel service {}: client {} is {}", config.name(), client, certificate == null ? "without a readable certificate" : certificate.subject());
+    }
+    Decision decision =
+        PolicyEngine.decide(
+            PolicyRequest.terminating("CONNECT", config.backend().host(), config.backend().port(), config.name(), certificate), policy.get());
+    record.decision(decision);
+    if (!decision.allowed()) {
+      refuse(socket, record, ProxyFailure.denied(decision.reason()));
+      return;
     }
     String ip = remote == null ? "-" : remote.hostAddress();
     if (!capacity.opened(ip)) {
@@ -131,6 +145,16 @@ final class TunnelService implements Handler<NetSocket> {
           owner.release().run();
           refuse(socket, record, e instanceof ProxyFailure pf ? pf : ProxyFailure.upstream(String.valueOf(e.getMessage()), e));
         });
+  }
+
+  /** The verified leaf the listener required, or null when it cannot be read. */
+  private static ClientCertificate certificate(NetSocket socket) {
+    try {
+      List<Certificate> chain = socket.peerCertificates();
+      return chain != null && !chain.isEmpty() && chain.get(0) instanceof X509Certificate leaf ? ClientCertificate.of(leaf) : null;
+    } catch (SSLPeerUnverifiedException e) {
+      return null;
+    }
   }
 
   /** Plain backends go through the dialer (its connect timeout and metrics); TLS ones through the verifying client. */
