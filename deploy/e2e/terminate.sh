@@ -24,6 +24,7 @@ REDIRECT_PORT="${E2E_REDIRECT_PORT:-24080}"
 BACKEND_PORT="${E2E_BACKEND_PORT:-28081}"
 PROXY_PORT="${E2E_TERM_PROXY_PORT:-24128}"
 CONTROL_PORT="${E2E_TERM_CONTROL_PORT:-29091}"
+STAFF_PORT="${E2E_TERMINATE_STAFF_PORT:-24444}" # a second listener, clientAuth optional
 SITE="https://$NAME:$TLS_PORT"
 
 passed=0
@@ -105,7 +106,7 @@ fi
 command -v java >/dev/null 2>&1 || die "java not found (Java 17 is required)"
 
 listening() { timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
-for p in "$TLS_PORT" "$REDIRECT_PORT" "$BACKEND_PORT" "$PROXY_PORT" "$CONTROL_PORT"; do
+for p in "$TLS_PORT" "$REDIRECT_PORT" "$BACKEND_PORT" "$PROXY_PORT" "$CONTROL_PORT" "$STAFF_PORT"; do
   listening "$p" && die "port $HOST:$p is already in use (set E2E_* to move it)"
 done
 
@@ -133,7 +134,16 @@ printf 'hello from the backend\n' >"$tmp/www/hello.txt"
     printf '%s\n' "subjectAltName=DNS:$NAME" "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
       "extendedKeyUsage=serverAuth" "crlDistributionPoints=URI:http://$HOST:1/e2e-ca.crl" >site.ext &&
     openssl x509 -req -in site.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 90 -sha256 -extfile site.ext -out site-leaf.pem &&
-    cat site-leaf.pem ca.pem >site.pem
+    cat site-leaf.pem ca.pem >site.pem &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout clients-ca-key.pem \
+      -out clients-ca.pem -days 30 -subj "/CN=Tollgate e2e client CA" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout client-key.pem -out client.csr \
+      -subj "/O=Tollgate e2e/CN=e2e-client" &&
+    printf '%s\n' "subjectAltName=URI:spiffe://tollgate.test/e2e-client" "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature" "extendedKeyUsage=clientAuth" >client.ext &&
+    openssl x509 -req -in client.csr -CA clients-ca.pem -CAkey clients-ca-key.pem -CAcreateserial -days 30 -sha256 \
+      -extfile client.ext -out client.pem
 ) >/dev/null 2>&1 || die "openssl could not make the test certificates"
 
 python3 -m http.server "$BACKEND_PORT" --bind "$HOST" --directory "$tmp/www" >"$tmp/backend.log" 2>&1 &
@@ -158,6 +168,14 @@ terminate:
       $NAME: http://$HOST:$BACKEND_PORT
     hsts: {maxAge: 365d, includeSubDomains: true}
     redirectHttp: $HOST:$REDIRECT_PORT
+  - name: staff
+    listen: $HOST:$STAFF_PORT
+    cert: $tmp/site.pem
+    key: $tmp/site-key.pem
+    routes:
+      $NAME: http://$HOST:$BACKEND_PORT
+    clientAuth: optional
+    clientCa: $tmp/clients-ca.pem
 EOF
 
 "${launch[@]}" --config "$tmp/tollgate.yaml" >"$tmp/node.log" 2>&1 &
@@ -204,6 +222,33 @@ check "TLS 1.1 is refused" grep -q 'Cipher is (NONE)' <<<"$out"
 out="$(openssl s_client -connect "$HOST:$TLS_PORT" -servername "$NAME" -tls1_2 -reconnect -CAfile "$tmp/ca.pem" </dev/null 2>&1)"
 detail="$(grep -E '^(New|Reused)' <<<"$out" | head -n 6)"
 check "TLS 1.2 sessions are resumed" grep -q '^Reused, TLSv1.2' <<<"$out"
+
+# ---------------------------------------------------------------------------------------------
+# Policy rules for a listener, matching the verified client certificate (curl with and without one)
+
+staff() { curl -q -sS --connect-timeout 20 --max-time 30 --cacert "$tmp/ca.pem" --resolve "$NAME:$STAFF_PORT:$HOST" "$@"; }
+put_policy() {
+  curl -q -sS --max-time 10 -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $(cat "$tmp/data/control-token")" --data-binary "$1" "http://$HOST:$CONTROL_PORT/v1/policy"
+}
+status="$(put_policy '{"rules": [
+  {"id": "staff-e2e", "action": "allow", "listeners": ["staff"], "clients": ["uri:spiffe://tollgate.test/e2e-client"]},
+  {"id": "staff-others", "action": "deny", "listeners": ["staff"]}]}')"
+detail="control API answered $status"
+check "a policy with listener rules matching client certificates is accepted" test "$status" = "200"
+body="$(staff --cert "$tmp/client.pem" --key "$tmp/client-key.pem" "https://$NAME:$STAFF_PORT/hello.txt" 2>&1)"
+detail="got: $body"
+check "a client certificate the rule names is let in" test "$body" = "hello from the backend"
+head="$(staff -o /dev/null -D - "https://$NAME:$STAFF_PORT/hello.txt" 2>&1)"
+detail="$head"
+check "no client certificate: 403 naming the listener rule" \
+  bash -c 'grep -q "^HTTP/[0-9.]* 403" <<<"$1" && grep -qi "^x-tollgate-reason: rule staff-others" <<<"$1"' _ "$head"
+body="$(c "$SITE/hello.txt" 2>&1)"
+detail="got: $body"
+check "rules naming another listener leave this one alone" test "$body" = "hello from the backend"
+status="$(put_policy '{}')"
+detail="control API answered $status"
+check "the empty policy is back" test "$status" = "200"
 
 # ---------------------------------------------------------------------------------------------
 # testssl.sh: every finding rated HIGH or CRITICAL fails the suite.
