@@ -42,6 +42,11 @@ public record ClientCertificate(
     addresses = List.copyOf(addresses);
   }
 
+  /** The identity of the leaf of a verified {@code chain} (leaf first), or null when there is none. */
+  public static ClientCertificate ofChain(List<? extends java.security.cert.Certificate> chain) {
+    return chain != null && !chain.isEmpty() && chain.get(0) instanceof X509Certificate leaf ? of(leaf) : null;
+  }
+
   /** The identity of {@code leaf}; SANs the JDK cannot read are left out (the subject remains). */
   public static ClientCertificate of(X509Certificate leaf) {
     X500Principal subject = leaf.getSubjectX500Principal();

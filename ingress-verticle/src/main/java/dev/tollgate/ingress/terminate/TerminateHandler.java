@@ -22,7 +22,6 @@ import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.PolicyEngine;
 import dev.tollgate.common.policy.PolicyRequest;
 import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -207,8 +206,9 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
     Client client = Client.NONE;
     try {
       List<Certificate> chain = connection.peerCertificates();
-      if (chain != null && !chain.isEmpty() && chain.get(0) instanceof X509Certificate leaf) {
-        client = new Client(ClientCertificate.of(leaf), ClientIdentity.of(chain));
+      ClientCertificate certificate = ClientCertificate.ofChain(chain);
+      if (certificate != null) {
+        client = new Client(certificate, ClientIdentity.of(chain));
       }
     } catch (SSLPeerUnverifiedException e) {
       // clientAuth optional and none sent

@@ -25,9 +25,6 @@ import io.vertx.core.net.ConnectOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
-import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import java.util.function.Supplier;
@@ -150,8 +147,7 @@ final class TunnelService implements Handler<NetSocket> {
   /** The verified leaf the listener required, or null when it cannot be read. */
   private static ClientCertificate certificate(NetSocket socket) {
     try {
-      List<Certificate> chain = socket.peerCertificates();
-      return chain != null && !chain.isEmpty() && chain.get(0) instanceof X509Certificate leaf ? ClientCertificate.of(leaf) : null;
+      return ClientCertificate.ofChain(socket.peerCertificates());
     } catch (SSLPeerUnverifiedException e) {
       return null;
     }
