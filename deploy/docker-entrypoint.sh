@@ -16,8 +16,8 @@
 #     variable is unset stops the container;
 #   - without a template the config is written from the variables below (docker-compose).
 # Either way the result goes to $TOLLGATE_RUN_DIR/config.yaml (default /tmp/tollgate) and the
-# JVM is exec'd, so SIGTERM reaches the node: it drains (readyz 503, listeners closed, tunnels get
-# node.drainTimeout), leaves the cluster and exits 0.
+# JVM is exec'd, so SIGTERM reaches the node: it drains (readyz 503, listeners closed after
+# node.drainDelay, tunnels get node.drainTimeout), leaves the cluster and exits 0.
 #
 # Environment:
 #   POD_IP                    the IP Hazelcast binds; Kubernetes: the downward API's status.podIP;
@@ -29,6 +29,8 @@
 #   TOLLGATE_CLUSTER_PORT     without a template: Hazelcast's port (default 5701)
 #   TOLLGATE_POLICY           without a template: a policy JSON file that seeds an empty store
 #   TOLLGATE_DRAIN_TIMEOUT    without a template: node.drainTimeout (default 30s)
+#   TOLLGATE_DRAIN_DELAY      without a template: node.drainDelay (default 3s: HAProxy of
+#                             docker-compose checks every 1 s and needs two failures)
 #   TOLLGATE_ALLOW_PRIVATE    without a template: comma-separated CIDRs for network.allowPrivate
 #   TOLLGATE_CONNECT_PORTS    without a template: comma-separated ports for network.connectPorts
 #   TOLLGATE_CONTROL_PORT     the port healthcheck and drain call on 127.0.0.1 (default 9090)
@@ -105,7 +107,7 @@ render_from_env() {
   echo "# rendered by docker-entrypoint.sh from the environment"
   echo "proxy: {listen: \"0.0.0.0:3128\"}"
   echo "control: {listen: \"0.0.0.0:9090\"}"
-  echo "node: {name: \"$NODE_NAME\", dataDir: /data, drainTimeout: \"${TOLLGATE_DRAIN_TIMEOUT:-30s}\"}"
+  echo "node: {name: \"$NODE_NAME\", dataDir: /data, drainTimeout: \"${TOLLGATE_DRAIN_TIMEOUT:-30s}\", drainDelay: \"${TOLLGATE_DRAIN_DELAY:-3s}\"}"
   local network=""
   [[ -n "${TOLLGATE_ALLOW_PRIVATE:-}" ]] && network="allowPrivate: [$(quote_list "$TOLLGATE_ALLOW_PRIVATE")]"
   [[ -n "${TOLLGATE_CONNECT_PORTS:-}" ]] && network="${network:+$network, }connectPorts: [${TOLLGATE_CONNECT_PORTS// /}]"

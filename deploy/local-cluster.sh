@@ -16,6 +16,8 @@
 #   TOLLGATE_ALLOW_PRIVATE  comma-separated CIDRs exempt from the private-address refusal
 #   TOLLGATE_CONNECT_PORTS  comma-separated ports CONNECT may reach (default 443)
 #   TOLLGATE_DRAIN_TIMEOUT  drain timeout of each node (default 30s)
+#   TOLLGATE_DRAIN_DELAY    how long a draining node keeps accepting after /readyz turns 503
+#                           (default 2s: HAProxy needs two failed checks 500 ms apart, plus slack)
 #   TOLLGATE_LB_PORT        HAProxy's port (default 3128)
 set -euo pipefail
 
@@ -48,7 +50,7 @@ node_config() {
   cat <<YAML
 proxy: {listen: "127.0.0.1:313$i"}
 control: {listen: "127.0.0.1:909$i", token: "$(token)"}
-node: {name: "node$i", dataDir: "$state/node$i", drainTimeout: "${TOLLGATE_DRAIN_TIMEOUT:-30s}"}
+node: {name: "node$i", dataDir: "$state/node$i", drainTimeout: "${TOLLGATE_DRAIN_TIMEOUT:-30s}", drainDelay: "${TOLLGATE_DRAIN_DELAY:-2s}"}
 network: {${allow}}
 accessLog: {file: "$state/node$i/access.log"}
 cluster: {enabled: true, listen: "127.0.0.1:570$i", members: [${members%, }]}
@@ -68,8 +70,10 @@ defaults
   timeout client 1h
   timeout server 1h
   timeout check 2s
-  # A node that refuses the connection (draining, or dead before the health check noticed) is
-  # skipped: the connection is retried on another node.
+  # A node that refuses the connection (drained, or dead before the health check noticed) is
+  # skipped: the connection is retried on another node. Only a failed connect is retried: a
+  # connection the node accepted and then closed unanswered cannot be (TCP mode), which is why a
+  # draining node goes on accepting for node.drainDelay, past the two failed checks below.
   retries 3
   option redispatch 1
 frontend proxy

@@ -5,12 +5,13 @@
 #   - YAML syntax of the compose file, every manifest and the Prometheus/Grafana files (yamllint);
 #   - the compose file against Compose's schema (Debian's docker-compose, `config`), and its
 #     meaning: three nodes with fixed IPs = POD_IP = the member list, HAProxy, Prometheus and
-#     Grafana with their files mounted, loopback-only ports, a stop grace above the drain timeout;
+#     Grafana with their files mounted, loopback-only ports, a stop grace above the drain delay
+#     and timeout;
 #   - `haproxy -c` on haproxy/haproxy.cfg, and that it balances every compose node on /readyz;
 #   - `bash -n` of the shell scripts, shellcheck of the entry point;
 #   - the Dockerfile's essentials (base image, numeric non-root user, /data, ports, health check);
 #   - `kubectl kustomize` of deploy/k8s (when kubectl is installed) and the manifests' meaning:
-#     probes, the preStop drain, grace period > drain wait >= drainTimeout, POD_IP from the
+#     probes, the preStop drain, grace period > drain wait >= drainDelay + drainTimeout, POD_IP from the
 #     downward API, every ${VAR} of the config template provided, members = the StatefulSet's
 #     DNS names, the headless/LoadBalancer/control Services, the PDB, the Secret's keys;
 #   - the real node jar with the configs the containers would run: the entry point renders the
@@ -156,9 +157,10 @@ def compose_token():
 check("compose: one control token shared by the nodes (from the environment)", compose_token)
 def compose_grace():
     for n in nodes:
-        g = seconds(svc[n]["stop_grace_period"]); d = seconds(svc[n]["environment"].get("TOLLGATE_DRAIN_TIMEOUT", "30s"))
-        if not g > d: return f"{n}: stop_grace_period {g}s <= drain timeout {d}s"
-check("compose: stop_grace_period longer than the drain timeout", compose_grace)
+        e = svc[n]["environment"]
+        g = seconds(svc[n]["stop_grace_period"]); d = seconds(e.get("TOLLGATE_DRAIN_DELAY", "3s")) + seconds(e.get("TOLLGATE_DRAIN_TIMEOUT", "30s"))
+        if not g > d: return f"{n}: stop_grace_period {g}s <= drain delay + timeout {d}s"
+check("compose: stop_grace_period longer than the drain delay and timeout", compose_grace)
 def compose_health():
     for n in nodes:
         t = svc[n]["healthcheck"]["test"]
@@ -258,9 +260,9 @@ def prestop():
 check("k8s: preStop runs the entry point's drain (POST /v1/drain with the token from the Secret)", prestop)
 def grace():
     g = pod["terminationGracePeriodSeconds"]; w = int(env["TOLLGATE_DRAIN_WAIT"]["value"])
-    d = seconds(conf["node"]["drainTimeout"])
-    if not (g > w >= d): return f"grace {g}s, drain wait {w}s, drainTimeout {d}s"
-check("k8s: terminationGracePeriodSeconds > preStop wait >= node.drainTimeout", grace)
+    d = seconds(conf["node"]["drainTimeout"]) + seconds(conf["node"].get("drainDelay", 0))
+    if not (g > w >= d): return f"grace {g}s, drain wait {w}s, drainDelay + drainTimeout {d}s"
+check("k8s: terminationGracePeriodSeconds > preStop wait >= node.drainDelay + node.drainTimeout", grace)
 check("k8s: POD_IP, NODE_NAME, NAMESPACE from the downward API", lambda: (
       env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
       and env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"

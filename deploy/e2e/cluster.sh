@@ -88,11 +88,13 @@ check "the pushed deny rule answers 403 on whichever node HAProxy picks" bash -c
 (
   end=$((SECONDS + 14))
   while ((SECONDS < end)); do
-    curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 -x "$LB" "$URL" >> "$tmp/codes"
+    # status, curl's exit code and error, and when: a failure says how it failed (52: empty reply)
+    curl -s -o /dev/null -w "%{http_code} %{exitcode} $(date +%T.%N) %{errormsg}\n" --max-time 10 -x "$LB" "$URL" >> "$tmp/codes"
   done
 ) &
 traffic=$!
 sleep 2
+drained_at=$(date +%T.%N)
 drain=$(api -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9092/v1/drain)
 detail="POST /v1/drain answered $drain"
 check "POST /v1/drain on node2 is accepted" test "$drain" = 202
@@ -103,15 +105,17 @@ detail="readyz $ready; $(tail -n 3 "$TOLLGATE_CLUSTER_DIR/node2.log" | tr '\n' '
 check "node2's /readyz turns 503 at once (or the node has already drained and left)" \
   bash -c '[[ "$1" == 503 ]] || { [[ "$1" == 000 ]] && grep -q "drained" "$2"; }' _ "$ready" "$TOLLGATE_CLUSTER_DIR/node2.log"
 sleep 3
+killed_time=$(date +%T.%N)
 kill -9 "$(cat "$TOLLGATE_CLUSTER_DIR/node3.pid")"
 killed_at=$(wc -l < "$tmp/codes")
 wait "$traffic"
 total=$(wc -l < "$tmp/codes")
-bad=$(grep -vc '^200$' "$tmp/codes")
-detail="$bad of $total failed: $(grep -v '^200$' "$tmp/codes" | sort | uniq -c | tr '\n' ' ')"
+bad=$(grep -vc '^200 ' "$tmp/codes")
+detail="$bad of $total failed (node2 drained at $drained_at, node3 killed at $killed_time): $(grep -v '^200 ' "$tmp/codes" | tr '\n' '|')"
 # Requests go one at a time, so at most the one in flight on node3 when it died may fail.
 check "traffic through a drain and a kill -9: $total requests, at most the killed node's in-flight one failed" test "$bad" -le 1
 echo "# $total requests, $bad failed, node3 killed after request $killed_at"
+grep -n -v '^200 ' "$tmp/codes" | sed 's/^/#   failed: request /'
 
 gone=0
 for _ in $(seq 1 100); do

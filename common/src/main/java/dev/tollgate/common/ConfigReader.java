@@ -25,7 +25,7 @@ final class ConfigReader {
           Map.entry("proxy", Set.of("listen", "tls", "xForwardedFor", "maxHeaderSize", "maxUriLength")),
           Map.entry("proxy.tls", Set.of("listen", "cert", "key")),
           Map.entry("control", Set.of("listen", "token")),
-          Map.entry("node", Set.of("name", "dataDir", "drainTimeout")),
+          Map.entry("node", Set.of("name", "dataDir", "drainTimeout", "drainDelay")),
           Map.entry("network", Set.of("allowPrivate", "connectPorts")),
           Map.entry("timeouts", Set.of("connect", "idle", "maxLifetime", "header")));
 
@@ -91,6 +91,7 @@ final class ConfigReader {
             integer(limits, "maxConnectionsPerClientAddress", "limits.maxConnectionsPerClientAddress", 0, 0, 10_000_000),
             ratio(limits, "memoryGuard", "limits.memoryGuard", NodeConfig.Capacity.DEFAULT_MEMORY_GUARD)),
         node.getValue("drainTimeout") == null ? NodeConfig.DEFAULT_DRAIN_TIMEOUT : Durations.parse("node.drainTimeout", node.getValue("drainTimeout")),
+        node.getValue("drainDelay") == null ? NodeConfig.DEFAULT_DRAIN_DELAY : Durations.parseZeroOrPositive("node.drainDelay", node.getValue("drainDelay")),
         UpstreamsReader.read(root.getValue("upstreams")),
         TerminateReader.read(root.getValue("terminate")),
         bool(section(root, "metrics"), "userLabels", "metrics.userLabels", false));

@@ -23,6 +23,22 @@ public final class Durations {
     return d;
   }
 
+  /** Like {@link #parse} but also accepts zero ({@code 0}, {@code 0s}): for delays that may be off. */
+  public static Duration parseZeroOrPositive(String key, Object value) {
+    Duration d;
+    if (value instanceof Number n) {
+      d = Duration.ofMillis(Math.round(n.doubleValue() * 1000));
+    } else if (value instanceof String s) {
+      d = s.trim().equals("0") ? Duration.ZERO : parseText(key, s.trim());
+    } else {
+      throw new ConfigException(key, "expected a duration such as 10s, got " + value);
+    }
+    if (d.isNegative()) {
+      throw new ConfigException(key, "must not be negative, got " + value);
+    }
+    return d;
+  }
+
   private static Duration parseText(String key, String s) {
     try {
       if (s.startsWith("P") || s.startsWith("p")) {
@@ -55,6 +71,7 @@ public final class Durations {
   /** The shortest text that reads back as {@code d}. */
   public static String format(Duration d) {
     long ms = d.toMillis();
+    if (ms == 0) return "0s";
     if (ms % 3_600_000 == 0) return ms / 3_600_000 + "h";
     if (ms % 60_000 == 0) return ms / 60_000 + "m";
     if (ms % 1000 == 0) return ms / 1000 + "s";

@@ -32,7 +32,11 @@ import java.util.Set;
  * @param cluster whether and how this node joins a cluster
  * @param capacity per-node and per-client caps and the memory guard
  * @param ca the interception CA: loaded from files, or generated once (per cluster) into the data dir
- * @param drainTimeout how long open tunnels may run on after a drain starts
+ * @param drainTimeout how long open tunnels may run on once a drain has stopped the listeners
+ * @param drainDelay how long the proxy listeners keep accepting after a drain has turned
+ *     {@code /readyz} 503, so that a load balancer's health checks take the node out of rotation
+ *     before it stops accepting (a connection the balancer hands over as the listener closes gets
+ *     no answer, and a TCP balancer cannot retry it)
  * @param upstreams per-upstream dialing and TLS settings ({@code upstreams:}), in config order
  * @param terminate the TLS-terminating listeners (empty: none)
  * @param metricsUserLabels whether {@code /metrics} also carries per-user quota usage (a {@code user} label; off by default)
@@ -59,6 +63,7 @@ public record NodeConfig(
     Ca ca,
     Capacity capacity,
     Duration drainTimeout,
+    Duration drainDelay,
     List<UpstreamConfig> upstreams,
     List<TerminateConfig> terminate,
     boolean metricsUserLabels) {
@@ -71,6 +76,7 @@ public record NodeConfig(
   public static final int MIN_CONTROL_TOKEN_LENGTH = 16;
   public static final List<Integer> DEFAULT_CONNECT_PORTS = List.of(443);
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_DRAIN_DELAY = Duration.ZERO;
 
   /**
    * What keeps one node and one client from exhausting the proxy.
@@ -232,7 +238,7 @@ public record NodeConfig(
         .put("cluster", cluster.toJson())
         .put("limits", capacity.toJson())
         .put("mitm", new JsonObject().put("ca", ca.toJson()).put("upstreamTrust", new JsonArray(ca.upstreamTrust().stream().map(Path::toString).toList())).put("learnPassthrough", ca.learnPassthrough()).put("rewriteMaxBody", ca.rewriteMaxBody()))
-        .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()).put("drainTimeout", Durations.format(drainTimeout)))
+        .put("node", new JsonObject().put("name", nodeName).put("dataDir", dataDir.toString()).put("drainTimeout", Durations.format(drainTimeout)).put("drainDelay", Durations.format(drainDelay)))
         .put(
             "network",
             new JsonObject()

@@ -35,6 +35,16 @@ class NodeConfigTest {
     assertEquals(Duration.ofHours(1), c.timeouts().maxLifetime());
     assertEquals(Duration.ofSeconds(30), c.timeouts().header());
     assertEquals(8 * 1024 * 1024, c.ca().rewriteMaxBody());
+    assertEquals(Duration.ofSeconds(30), c.drainTimeout());
+    assertEquals(Duration.ZERO, c.drainDelay());
+  }
+
+  @ParameterizedTest(name = "{0} -> {1} ms")
+  @CsvSource({"'\"2s\"', 2000", "'\"1500ms\"', 1500", "0, 0", "'\"0\"', 0", "'\"0s\"', 0"})
+  void drainDelayMayBeZero(String value, long millis) {
+    NodeConfig c = NodeConfig.fromJson(new JsonObject("{\"node\": {\"drainDelay\": " + value + "}}"));
+    assertEquals(Duration.ofMillis(millis), c.drainDelay());
+    assertEquals(c, NodeConfig.fromJson(c.toJson()));
   }
 
   @Test
@@ -52,7 +62,7 @@ class NodeConfigTest {
             {"proxy": {"listen": "0.0.0.0:8080", "xForwardedFor": true, "maxHeaderSize": 4096, "maxUriLength": 1024,
                        "tls": {"listen": "[::1]:8443", "cert": "/etc/c.pem", "key": "/etc/k.pem"}},
              "control": {"listen": "127.0.0.1:9999", "token": "0123456789abcdef-token"},
-             "node": {"name": "n1", "dataDir": "/var/lib/tollgate"},
+             "node": {"name": "n1", "dataDir": "/var/lib/tollgate", "drainTimeout": "10s", "drainDelay": "3s"},
              "network": {"allowPrivate": ["10.0.0.0/8", "fd00::/8"], "connectPorts": [443, 8443]},
              "timeouts": {"connect": "2s", "idle": "90s", "maxLifetime": "2h", "header": "500ms"},
              "policy": "/etc/tollgate/policy.json"}
@@ -66,6 +76,7 @@ class NodeConfigTest {
     assertEquals(Duration.ofSeconds(90), c.timeouts().idle());
     assertEquals("0123456789abcdef-token", c.controlToken());
     assertEquals(Path.of("/etc/tollgate/policy.json"), c.policySeed());
+    assertEquals(Duration.ofSeconds(3), c.drainDelay());
     assertEquals(c, NodeConfig.fromJson(c.toJson()));
     assertEquals(NodeConfig.defaults(), NodeConfig.fromJson(NodeConfig.defaults().toJson()));
   }
@@ -96,6 +107,9 @@ class NodeConfigTest {
         "{\"accessLog\": {\"fiel\": \"x\"}}|accessLog.fiel",
         "{\"control\": {\"token\": \"has a space in it, sadly\"}}|control.token",
         "{\"mitm\": {\"rewriteMaxBody\": -1}}|mitm.rewriteMaxBody",
+        "{\"node\": {\"drainDelay\": \"-1s\"}}|node.drainDelay",
+        "{\"node\": {\"drainDelay\": -1}}|node.drainDelay",
+        "{\"node\": {\"drainTimeout\": \"0s\"}}|node.drainTimeout",
         "{\"mitm\": {\"rewriteMaxBody\": \"8MiB\"}}|mitm.rewriteMaxBody",
       })
   void rejectsNamingTheKey(String json, String key) {

@@ -34,6 +34,7 @@ public final class IngressVerticle extends VerticleBase {
   private final IngressSetup setup;
   private final List<HttpServer> servers = new ArrayList<>();
   private Interception interception;
+  private volatile ProxyHandler handler;
   private TerminateServers terminate;
 
   public IngressVerticle(IngressSetup setup) {
@@ -67,7 +68,7 @@ public final class IngressVerticle extends VerticleBase {
             setup.limiter(),
             setup.accessLog(),
             setup.passthrough());
-    ProxyHandler handler =
+    handler =
         new ProxyHandler(
             new ConnectHandler(dialer, setup.registry(), config.connectPorts(), setup.limiter(), setup.accessLog(), interception),
             new ForwardHandler(dialer, forwarder, config.nodeName(), setup.limiter(), setup.accessLog()),
@@ -155,6 +156,17 @@ public final class IngressVerticle extends VerticleBase {
       metrics.eventLoopLag(Math.max(0, now - expected[0]));
       expected[0] = now + period;
     });
+  }
+
+  /**
+   * The first step of a drain, while the listeners still accept: HTTP/1.x responses carry
+   * {@code Connection: close} and end their connection. Callable from any thread.
+   */
+  public void closeConnectionsAfterResponses() {
+    ProxyHandler h = handler;
+    if (h != null) {
+      h.closeConnectionsAfterResponses();
+    }
   }
 
   /**

@@ -24,7 +24,8 @@ final class Cli {
       Options:
         --config FILE              YAML config file (keys: proxy.listen, proxy.tls.listen,
                                    proxy.tls.cert, proxy.tls.key, control.listen, node.name,
-                                   node.dataDir, node.drainTimeout, network.allowPrivate,
+                                   node.dataDir, node.drainTimeout, node.drainDelay,
+                                   network.allowPrivate,
                                    network.connectPorts, timeouts.connect, timeouts.idle,
                                    timeouts.maxLifetime, timeouts.header, policy,
                                    accessLog.file, accessLog.format, cluster.enabled,

@@ -9,7 +9,7 @@ import org.slf4j.LoggerFactory;
 
 /** {@code ./tollgate}: parses the command line, starts a node, and stops it cleanly (exit 0) on SIGTERM/SIGINT. */
 public final class Main {
-  /** What the shutdown may take beyond the drain timeout (closing Vert.x, leaving the cluster). */
+  /** What the shutdown may take beyond the drain delay and timeout (closing Vert.x, leaving the cluster). */
   private static final long STOP_MARGIN_SECONDS = 20;
 
   private Main() {}
@@ -109,7 +109,7 @@ public final class Main {
     node.drained().onSuccess(v -> new Thread(() -> System.exit(0), "tollgate-exit").start());
     // SIGTERM and SIGINT run shutdown hooks; this one drains the node, stops it and then ends the
     // JVM with status 0, the answer to an orderly stop (the JVM's own would be 128+signal).
-    long limit = config.drainTimeout().toSeconds() + STOP_MARGIN_SECONDS;
+    long limit = config.drainDelay().toSeconds() + config.drainTimeout().toSeconds() + STOP_MARGIN_SECONDS;
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

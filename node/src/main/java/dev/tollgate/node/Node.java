@@ -266,29 +266,47 @@ public final class Node {
   }
 
   /**
-   * Drains the node (once; later calls return the same future): {@code /readyz} turns 503 at once,
-   * the proxy listeners stop accepting, open tunnels get the drain timeout to finish and are then
-   * closed, and the node leaves the cluster's member list. Completes when all of that is done.
+   * Drains the node (once; later calls return the same future): {@code /readyz} turns 503 at once
+   * and HTTP/1.x responses close their connections; the proxy listeners go on accepting for the
+   * drain delay, so that load balancers take the node out of rotation before it stops accepting (a
+   * connection handed over as a listener closes would get no answer, and a TCP balancer cannot
+   * retry it once it has sent the request); then they stop accepting, requests in flight finish,
+   * open tunnels get the drain timeout to finish and are then closed, and the node leaves the
+   * cluster's member list. Completes when all of that is done.
    */
   public Future<Void> drain() {
     if (!draining.compareAndSet(false, true)) {
       return drained.future();
     }
     ready.set(false);
-    Duration timeout = config.drainTimeout();
-    LOG.info("draining: no new connections; {} open tunnel(s) get {} to finish", registry.size(), Durations.format(timeout));
-    long deadline = System.nanoTime() + timeout.toNanos();
-    List<Future<Void>> listeners = ingress.stream().map(v -> v.stopAccepting(timeout)).toList();
-    Promise<Void> tunnelsDone = Promise.promise();
-    waitForTunnels(deadline, tunnelsDone);
-    Future.join(listeners)
-        .transform(ar -> tunnelsDone.future())
+    ingress.forEach(IngressVerticle::closeConnectionsAfterResponses);
+    Duration delay = config.drainDelay();
+    LOG.info("draining: /readyz 503; the listeners accept for {} more, for load balancers to take the node out", Durations.format(delay));
+    Promise<Void> delayed = Promise.promise();
+    if (delay.isZero()) {
+      delayed.complete();
+    } else {
+      vertx.setTimer(delay.toMillis(), t -> delayed.complete());
+    }
+    delayed.future()
+        .compose(v -> stopAccepting())
         .compose(v -> control.leave())
         .onComplete(ar -> {
           LOG.info("drained");
           drained.tryComplete();
         });
     return drained.future();
+  }
+
+  /** Stops the listeners (requests in flight finish) and gives open tunnels the drain timeout. */
+  private Future<Void> stopAccepting() {
+    Duration timeout = config.drainTimeout();
+    LOG.info("draining: no new connections; {} open tunnel(s) get {} to finish", registry.size(), Durations.format(timeout));
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<Future<Void>> listeners = ingress.stream().map(v -> v.stopAccepting(timeout)).toList();
+    Promise<Void> tunnelsDone = Promise.promise();
+    waitForTunnels(deadline, tunnelsDone);
+    return Future.join(listeners).transform(ar -> tunnelsDone.future());
   }
 
   private void waitForTunnels(long deadline, Promise<Void> done) {

@@ -10,8 +10,11 @@ import dev.tollgate.ingress.log.AccessRecord;
 import dev.tollgate.ingress.log.Exchanges;
 import java.util.concurrent.atomic.AtomicReference;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 
 /**
  * Dispatch: authenticate when the policy asks for it (or credentials were sent), then CONNECT to the
@@ -26,6 +29,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   private static final io.netty.util.AttributeKey<Boolean> OVER_CLIENT_CAP = io.netty.util.AttributeKey.valueOf("tollgate.overClientCap");
   private final dev.tollgate.common.limits.CapacityGuard capacity;
+  private volatile boolean closeAfterResponse;
 
   /** Marks a client connection over its address's connection cap: its requests get 429. */
   public static void markOverClientCap(io.vertx.core.http.HttpConnection c) {
@@ -53,9 +57,23 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.authenticator = authenticator;
   }
 
+  /**
+   * From now on (a drain) every HTTP/1.x response but a CONNECT's carries {@code Connection: close}
+   * and its connection is closed once it is sent: kept-alive clients leave the node between two
+   * requests, told so, rather than finding an idle connection closed under a request they send.
+   */
+  public void closeConnectionsAfterResponses() {
+    closeAfterResponse = true;
+  }
+
   @Override
   public void handle(HttpServerRequest request) {
     request.pause();
+    if (closeAfterResponse && request.version() != HttpVersion.HTTP_2 && request.method() != HttpMethod.CONNECT) {
+      HttpServerResponse response = request.response();
+      response.headersEndHandler(v -> response.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
+      response.endHandler(v -> request.connection().close());
+    }
     var remote = request.remoteAddress();
     String clientIp = remote == null ? "-" : remote.hostAddress();
     String client = remote == null ? "-" : new HostPort(clientIp, remote.port()).toString();
