@@ -35,7 +35,7 @@ public final class IngressVerticle extends VerticleBase {
   private final List<HttpServer> servers = new ArrayList<>();
   private Interception interception;
   private volatile ProxyHandler handler;
-  private TerminateServers terminate;
+  private volatile TerminateServers terminate;
 
   public IngressVerticle(IngressSetup setup) {
     this.setup = setup;
@@ -166,6 +166,10 @@ public final class IngressVerticle extends VerticleBase {
     ProxyHandler h = handler;
     if (h != null) {
       h.closeConnectionsAfterResponses();
+    }
+    TerminateServers t = terminate;
+    if (t != null) {
+      t.closeConnectionsAfterResponses();
     }
   }
 

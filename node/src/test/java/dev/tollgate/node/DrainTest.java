@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tollgate.node.fixtures.Control;
 import dev.tollgate.node.fixtures.Origin;
 import dev.tollgate.node.fixtures.TestNodes;
+import dev.tollgate.node.fixtures.TestPki;
+import dev.tollgate.node.fixtures.TlsClients;
 import dev.tollgate.testing.Await;
 import dev.tollgate.testing.Raw;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -29,12 +33,23 @@ class DrainTest {
   Vertx vertx;
   Origin origin;
   Node node;
+  TestPki.Ca ca;
 
   @BeforeEach
-  void start(@TempDir Path dir) {
+  void start(@TempDir Path dir) throws Exception {
     vertx = Vertx.vertx();
     origin = new Origin(vertx);
     JsonObject config = TestNodes.config(dir.resolve("n"), List.of());
+    ca = TestPki.ca("Drain Test CA");
+    Path certs = dir.resolve("certs");
+    ca.server("svc.example.test", "svc.example.test").write(certs, "svc");
+    config.put("terminate", new JsonArray().add(new JsonObject()
+        .put("name", "web")
+        .put("listen", "127.0.0.1:0")
+        .put("cert", certs.resolve("svc.pem").toString())
+        .put("key", certs.resolve("svc-key.pem").toString())
+        .put("routes", new JsonObject().put("*", "http://127.0.0.1:" + origin.httpPort()))
+        .put("hsts", new JsonObject().put("maxAge", "1d"))));
     // Long enough for the steps below on a loaded machine; the test waits it out only once.
     config.getJsonObject("node").put("drainDelay", "3s").put("drainTimeout", "1s");
     node = TestNodes.start(config);
@@ -80,6 +95,24 @@ class DrainTest {
     }
     Await.result(node.drained());
     assertTrue(refusedOrClosed(node.proxyPort()), "after the delay the listener stops accepting");
+  }
+
+  @Test
+  void aTerminatingListenerClosesKeptAliveConnectionsThroughTheDelay() throws Exception {
+    HttpClientAgent client = TlsClients.http(vertx, ca.certPem(), null, false);
+    try {
+      TerminateTest.Answer before = TerminateTest.send(client, TerminateTest.get(node.terminatePort("web"), "svc.example.test", "/hello"));
+      assertEquals(200, before.response().statusCode());
+      assertNull(before.response().getHeader("connection"), "kept alive before the drain");
+      assertEquals(202, new Control(node).post("/v1/drain").status());
+      TerminateTest.Answer during = TerminateTest.send(client, TerminateTest.get(node.terminatePort("web"), "svc.example.test", "/hello"));
+      assertEquals(200, during.response().statusCode(), "answered during the delay");
+      assertEquals("close", during.response().getHeader("connection"));
+      assertEquals("max-age=86400", during.response().getHeader("strict-transport-security"), "HSTS stays on");
+    } finally {
+      Await.result(client.close());
+    }
+    Await.result(node.drained());
   }
 
   private boolean refusedOrClosed(int port) {

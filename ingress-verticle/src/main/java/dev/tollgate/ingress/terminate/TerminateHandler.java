@@ -12,6 +12,7 @@ import dev.tollgate.tunnel.HttpForwarder;
 import dev.tollgate.common.limits.CapacityGuard;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
@@ -54,6 +55,7 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
   private final Map<HttpConnection, Client> clients = new HashMap<>();
   private final AtomicReference<Policy> policy;
   private CapacityGuard capacity;
+  private volatile boolean closeAfterResponse;
 
   /** A connection's client: no certificate is {@link #NONE}. */
   private record Client(ClientCertificate certificate, String header) {
@@ -99,12 +101,31 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
     this.capacity = capacity;
   }
 
+  /**
+   * From now on (a drain) every HTTP/1.x response carries {@code Connection: close} and closes its
+   * connection once sent, as on the proxy listeners. Callable from any thread.
+   */
+  void closeConnectionsAfterResponses() {
+    closeAfterResponse = true;
+  }
+
   @Override
   public void handle(HttpServerRequest request) {
     request.pause();
     HttpServerResponse response = request.response();
-    if (hsts != null) {
-      response.headersEndHandler(v -> response.headers().set("strict-transport-security", hsts));
+    boolean close = closeAfterResponse && request.version() != HttpVersion.HTTP_2;
+    if (hsts != null || close) {
+      response.headersEndHandler(v -> {
+        if (hsts != null) {
+          response.headers().set("strict-transport-security", hsts);
+        }
+        if (close) {
+          response.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+        }
+      });
+    }
+    if (close) {
+      response.endHandler(v -> request.connection().close());
     }
     var remote = request.remoteAddress();
     String clientIp = remote == null ? "-" : remote.hostAddress();

@@ -45,6 +45,7 @@ public final class TerminateServers {
   private final Map<String, Integer> redirectPorts = new LinkedHashMap<>();
   private final List<HttpServer> httpServers = new ArrayList<>();
   private final List<NetServer> netServers = new ArrayList<>();
+  private final List<TerminateHandler> handlers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /**
    * @param timeouts the timeouts in force (connect and idle towards backends)
@@ -82,6 +83,7 @@ public final class TerminateServers {
       options.setTrustOptions(slot.current.clientTrust());
     }
     TerminateHandler handler = new TerminateHandler(c, plain, tls, backends, setup.accessLog(), config.nodeName(), setup.policy());
+    handlers.add(handler);
     HttpServer server =
         vertx.createHttpServer(options)
             .connectionHandler(conn -> {
@@ -146,6 +148,11 @@ public final class TerminateServers {
   /** The plain redirect ports bound, by listener name. */
   public Map<String, Integer> redirectPorts() {
     return Map.copyOf(redirectPorts);
+  }
+
+  /** The first step of a drain: HTTP/1.x responses close their connections. Callable from any thread. */
+  public void closeConnectionsAfterResponses() {
+    handlers.forEach(TerminateHandler::closeConnectionsAfterResponses);
   }
 
   /** Stops accepting (a drain); connections get up to {@code timeout} to finish. */
