@@ -26,6 +26,7 @@ import java.util.Objects;
  * @param clientAuth whether clients must present a certificate
  * @param clientCa PEM CA bundle client certificates must chain to; null with {@link ClientAuth#NONE}
  * @param identityHeader the request header carrying the verified client identity to the backend
+ * @param preserveHost whether backends get the client's {@code Host} rather than their own authority
  */
 public record TerminateConfig(
     String name,
@@ -39,7 +40,8 @@ public record TerminateConfig(
     HostPort redirectHttp,
     ClientAuth clientAuth,
     Path clientCa,
-    String identityHeader) {
+    String identityHeader,
+    boolean preserveHost) {
 
   public static final String DEFAULT_IDENTITY_HEADER = "X-Client-Identity";
 
@@ -160,7 +162,8 @@ public record TerminateConfig(
             .put("cert", certificate.cert().toString())
             .put("key", certificate.key().toString())
             .put("clientAuth", clientAuth.json())
-            .put("identityHeader", identityHeader);
+            .put("identityHeader", identityHeader)
+            .put("preserveHost", preserveHost);
     if (!sni.isEmpty()) {
       JsonObject s = new JsonObject();
       sni.forEach((n, f) -> s.put(n, f.toJson()));

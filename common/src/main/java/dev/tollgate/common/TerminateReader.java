@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
 /** Reads the {@code terminate:} list; every error names its key, e.g. {@code terminate[0].routes.a.example.com}. */
 final class TerminateReader {
   private static final Set<String> KEYS =
-      Set.of("name", "listen", "kind", "cert", "key", "sni", "routes", "backend", "hsts", "redirectHttp", "clientAuth", "clientCa", "identityHeader");
+      Set.of("name", "listen", "kind", "cert", "key", "sni", "routes", "backend", "hsts", "redirectHttp", "clientAuth", "clientCa", "identityHeader", "preserveHost");
   private static final Set<String> HSTS_KEYS = Set.of("maxAge", "includeSubDomains", "preload");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,63}");
   private static final Pattern LABELS = Pattern.compile("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
@@ -120,13 +120,14 @@ final class TerminateReader {
       if (clientAuth != ClientAuth.REQUIRED) {
         throw new ConfigException(at + ".clientAuth", "a tunnel service always requires a client certificate");
       }
-      for (String httpOnly : List.of("routes", "hsts", "redirectHttp")) {
+      for (String httpOnly : List.of("routes", "hsts", "redirectHttp", "preserveHost")) {
         if (o.containsKey(httpOnly)) {
           throw new ConfigException(at + "." + httpOnly, "only for kind http");
         }
       }
     }
-    return new TerminateConfig(name, listen, kind, certificate, sni, routes, backend, hsts, redirect, clientAuth, clientCa, identityHeader);
+    boolean preserveHost = bool(o, "preserveHost", at, false);
+    return new TerminateConfig(name, listen, kind, certificate, sni, routes, backend, hsts, redirect, clientAuth, clientCa, identityHeader, preserveHost);
   }
 
   private static CertFiles certFiles(JsonObject o, String at) {

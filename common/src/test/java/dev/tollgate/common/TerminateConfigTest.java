@@ -1,8 +1,10 @@
 package dev.tollgate.common;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tollgate.common.TerminateConfig.Backend;
 import dev.tollgate.common.TerminateConfig.ClientAuth;
@@ -24,7 +26,8 @@ class TerminateConfigTest {
        "sni": {"A.example.com": {"cert": "/a.pem", "key": "/a-key.pem"}, "*.b.example": {"cert": "/b.pem", "key": "/b-key.pem"}},
        "routes": {"a.example.com": "http://127.0.0.1:8080", "*.b.example": "https://b.internal", "*": "http://[::1]:9000/"},
        "hsts": {"maxAge": "365d", "includeSubDomains": true, "preload": true},
-       "redirectHttp": "0.0.0.0:8080", "clientAuth": "optional", "clientCa": "/ca.pem", "identityHeader": "X-Peer"}
+       "redirectHttp": "0.0.0.0:8080", "clientAuth": "optional", "clientCa": "/ca.pem", "identityHeader": "X-Peer",
+       "preserveHost": true}
       """;
 
   private static NodeConfig with(String listener) {
@@ -50,6 +53,7 @@ class TerminateConfigTest {
     assertEquals("max-age=31536000; includeSubDomains; preload", t.hsts().headerValue());
     assertEquals(ClientAuth.OPTIONAL, t.clientAuth());
     assertEquals("X-Peer", t.identityHeader());
+    assertTrue(t.preserveHost());
     NodeConfig c = with(WEB);
     assertEquals(c, NodeConfig.fromJson(c.toJson()));
   }
@@ -64,6 +68,7 @@ class TerminateConfigTest {
     assertEquals(ClientAuth.REQUIRED, t.clientAuth());
     assertEquals(new Backend(true, "db", 5433), t.backend());
     assertNull(t.hsts());
+    assertFalse(t.preserveHost(), "backends get their own authority by default");
   }
 
   @Test
@@ -99,6 +104,8 @@ class TerminateConfigTest {
         "{\"listen\": \"x:1\", \"cert\": \"/c\", \"key\": \"/k\", \"kind\": \"tunnelService\", \"clientCa\": \"/ca\"}|terminate[0].backend",
         "{\"listen\": \"x:1\", \"cert\": \"/c\", \"key\": \"/k\", \"kind\": \"tunnelService\", \"clientCa\": \"/ca\", \"backend\": \"http://h:1\", \"clientAuth\": \"optional\"}|terminate[0].clientAuth",
         "{\"listen\": \"x:1\", \"cert\": \"/c\", \"key\": \"/k\", \"kind\": \"tunnelService\", \"clientCa\": \"/ca\", \"backend\": \"http://h:1\", \"hsts\": {\"maxAge\": 1}}|terminate[0].hsts",
+        "{\"listen\": \"x:1\", \"cert\": \"/c\", \"key\": \"/k\", \"kind\": \"tunnelService\", \"clientCa\": \"/ca\", \"backend\": \"http://h:1\", \"preserveHost\": true}|terminate[0].preserveHost",
+        "{\"listen\": \"x:1\", \"cert\": \"/c\", \"key\": \"/k\", \"routes\": {\"*\": \"http://h:1\"}, \"preserveHost\": \"yes\"}|terminate[0].preserveHost",
       })
   void rejectsNamingTheKey(String listener, String key) {
     ConfigException e = assertThrows(ConfigException.class, () -> with(listener));

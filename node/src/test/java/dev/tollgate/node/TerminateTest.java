@@ -73,7 +73,16 @@ class TerminateTest {
                 .put("*.wild.test", backend))
             .put("hsts", new JsonObject().put("maxAge", "1d").put("includeSubDomains", true))
             .put("redirectHttp", "127.0.0.1:0");
-    JsonObject config = TestNodes.config(dir.resolve("node"), List.of()).put("terminate", new JsonArray().add(web));
+    JsonObject keep =
+        new JsonObject()
+            .put("name", "keep")
+            .put("listen", "127.0.0.1:0")
+            .put("cert", certs.resolve("default.pem").toString())
+            .put("key", certs.resolve("default-key.pem").toString())
+            .put("sni", new JsonObject().put("a.example.test", files(certs, "a")))
+            .put("routes", new JsonObject().put("a.example.test", backend))
+            .put("preserveHost", true);
+    JsonObject config = TestNodes.config(dir.resolve("node"), List.of()).put("terminate", new JsonArray().add(web).add(keep));
     node = TestNodes.start(config);
     client = TlsClients.http(vertx, ca.certPem(), null, false);
   }
@@ -158,6 +167,21 @@ class TerminateTest {
     assertNull(seen.getString("x-client-identity"), "a client-sent identity never reaches the backend");
     assertEquals("127.0.0.1:" + origin.httpPort(), seen.getString("host"));
     assertEquals("max-age=86400; includeSubDomains", a.response().getHeader("strict-transport-security"));
+  }
+
+  @Test
+  void preserveHostSendsTheClientsHostToTheBackend() {
+    int keep = node.terminatePort("keep");
+    for (HttpClientAgent c : List.of(client, TlsClients.http(vertx, ca.certPem(), null, true))) {
+      Answer a = send(c, get(keep, "a.example.test", "/headers"));
+      assertEquals(200, a.response().statusCode(), a.body());
+      JsonObject seen = new JsonObject(a.body());
+      assertEquals("a.example.test:" + keep, seen.getString("host"), "h1 and h2 clients alike");
+      assertEquals("a.example.test:" + keep, seen.getString("x-forwarded-host"));
+      if (c != client) {
+        Await.result(c.close());
+      }
+    }
   }
 
   @Test

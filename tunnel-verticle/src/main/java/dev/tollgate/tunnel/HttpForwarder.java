@@ -1,5 +1,6 @@
 package dev.tollgate.tunnel;
 
+import dev.tollgate.common.HostPort;
 import dev.tollgate.common.ProxyFailure;
 import dev.tollgate.common.limits.TokenBucket;
 import dev.tollgate.tunnel.impl.Pump;
@@ -126,10 +127,30 @@ public final class HttpForwarder {
    */
   public Future<Void> forward(
       HttpServerRequest request, Target target, String pathAndQuery, String clientIp, String clientAddress, TokenBucket bytes, String user) {
+    return forward(request, target, null, pathAndQuery, clientIp, clientAddress, bytes, user);
+  }
+
+  /**
+   * Like {@link #forward(HttpServerRequest, Target, String, String, String, TokenBucket, String)},
+   * sending {@code host} as {@code Host} ({@code :authority} to h2) instead of the target's own
+   * authority: a terminating listener that preserves the client's host. The connection, SNI and
+   * certificate check still follow the target.
+   *
+   * @param host the host and port to name, the port left out when it is 443; null: the target's
+   */
+  public Future<Void> forward(
+      HttpServerRequest request,
+      Target target,
+      HostPort host,
+      String pathAndQuery,
+      String clientIp,
+      String clientAddress,
+      TokenBucket bytes,
+      String user) {
     boolean upgrade = request.version() != HttpVersion.HTTP_2 && HopByHop.isUpgrade(request.headers());
     MultiMap headers = HttpHeaders.headers();
     HopByHop.copy(request.headers(), headers, upgrade, DROP_UP);
-    headers.set(HttpHeaders.HOST, hostHeader(target));
+    headers.set(HttpHeaders.HOST, host == null ? hostHeader(target) : authority(host.host(), host.port(), 443));
     headers.add("via", via(request.version()));
     if (options.xForwardedFor()) {
       String prior = request.headers().get("x-forwarded-for");
@@ -161,21 +182,22 @@ public final class HttpForwarder {
           .compose(upstream -> switchProtocols(request, upstream, target, clientAddress, new TunnelOwner(user, bytes, () -> {})));
     }
     boolean retryable = RETRYABLE.contains(request.method().name()) && !hasBody(request, request.getHeader(HttpHeaders.CONTENT_LENGTH));
-    return attempt(request, ro, target, bytes, rewrite).recover(e -> {
+    HostPort named = host == null ? new HostPort(target.host(), target.port()) : host;
+    return attempt(request, ro, target, named, bytes, rewrite).recover(e -> {
       if (retryable && e instanceof StaleConnection) {
         // A pooled connection the upstream had closed: an idempotent request without a body is sent once more, on a fresh one.
-        return attempt(request, ro, target, bytes, rewrite);
+        return attempt(request, ro, target, named, bytes, rewrite);
       }
       return Future.failedFuture(e);
     }).recover(e -> Future.failedFuture(e instanceof StaleConnection s ? upstreamFailure(s.getCause()) : e));
   }
 
-  private Future<Void> attempt(HttpServerRequest request, RequestOptions ro, Target target, TokenBucket bytes, ExchangeRewrite rewrite) {
+  private Future<Void> attempt(HttpServerRequest request, RequestOptions ro, Target target, HostPort named, TokenBucket bytes, ExchangeRewrite rewrite) {
     return client
         .request(ro)
         .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
         .compose(upstream -> {
-          Http2Translation.adapt(upstream, target.host(), target.port());
+          Http2Translation.adapt(upstream, named.host(), named.port());
           return exchange(request, upstream, bytes, rewrite);
         });
   }
@@ -326,8 +348,12 @@ public final class HttpForwarder {
   }
 
   private String hostHeader(Target target) {
-    String host = target.host().indexOf(':') >= 0 ? "[" + target.host() + "]" : target.host();
-    return target.port() == (tls ? 443 : 80) ? host : host + ":" + target.port();
+    return authority(target.host(), target.port(), tls ? 443 : 80);
+  }
+
+  private static String authority(String host, int port, int defaultPort) {
+    String h = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+    return port == defaultPort ? h : h + ":" + port;
   }
 
   private static ProxyFailure upstreamFailure(Throwable e) {

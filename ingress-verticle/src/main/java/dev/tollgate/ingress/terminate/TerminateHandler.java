@@ -156,7 +156,7 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
       ForwardedHeaders.apply(request.headers(), clientIp, authority, config.identityHeader(), peer.header());
       backends
           .resolve(backend)
-          .compose(t -> (backend.tls() ? tls : plain).forward(request, t, path, clientIp, client, null, null))
+          .compose(t -> (backend.tls() ? tls : plain).forward(request, t, config.preserveHost() ? hostPort : null, path, clientIp, client, null, null))
           .onSuccess(v -> accessLog.log(record, response.getStatusCode(), request.bytesRead(), response.bytesWritten()))
           .onFailure(e -> Exchanges.fail(request, record, accessLog, e));
     } catch (RuntimeException e) {
