@@ -7,7 +7,6 @@ import dev.tollgate.common.limits.CapacityGuard;
 import dev.tollgate.common.limits.UserLimiter;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.TimeoutsInForce;
-import dev.tollgate.common.Durations;
 import dev.tollgate.control.ControlSetup;
 import dev.tollgate.control.ControlVerticle;
 import dev.tollgate.mitm.MitmVerticle;
@@ -23,7 +22,6 @@ import dev.tollgate.tunnel.TunnelVerticle;
 import dev.tollgate.tunnel.UpstreamTls;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.time.Instant;
@@ -64,8 +62,7 @@ public final class Node {
   private final UserLimiter limiter = new UserLimiter();
   private final CapacityGuard capacity;
   private final NodeMetrics metrics;
-  private final AtomicBoolean draining = new AtomicBoolean();
-  private final Promise<Void> drained = Promise.promise();
+  private final Drain drain;
   private volatile Instant startedAt;
   private int proxyPort;
   private int proxyTlsPort = -1;
@@ -76,6 +73,7 @@ public final class Node {
     this.config = config;
     this.registry = new TunnelRegistry(config.nodeName());
     this.capacity = new CapacityGuard(config.capacity(), registry::size);
+    this.drain = new Drain(vertx, config, ingress, registry, () -> control.leave());
   }
 
   /** Starts a node on a new Vert.x instance with one ingress verticle per core. */
@@ -246,8 +244,8 @@ public final class Node {
   private JsonObject status() {
     Instant started = startedAt;
     String state =
-        draining.get()
-            ? (drained.future().isComplete() ? "drained" : "draining")
+        drain.started()
+            ? (drain.done().isComplete() ? "drained" : "draining")
             : !ready.get() ? "starting" : capacity.full() ? "full" : "ready";
     JsonObject s = new JsonObject()
         .put("name", config.nodeName())
@@ -266,64 +264,16 @@ public final class Node {
   }
 
   /**
-   * Drains the node (once; later calls return the same future): {@code /readyz} turns 503 at once
-   * and HTTP/1.x responses close their connections; the proxy listeners go on accepting for the
-   * drain delay, so that load balancers take the node out of rotation before it stops accepting (a
-   * connection handed over as a listener closes would get no answer, and a TCP balancer cannot
-   * retry it once it has sent the request); then they stop accepting, requests in flight finish,
-   * open tunnels get the drain timeout to finish and are then closed, and the node leaves the
-   * cluster's member list. Completes when all of that is done.
+   * Drains the node (once; later calls return the same future): {@code /readyz} turns 503 at once,
+   * then the steps of {@link Drain}. Completes when all of them are done.
    */
   public Future<Void> drain() {
-    if (!draining.compareAndSet(false, true)) {
-      return drained.future();
-    }
-    ready.set(false);
-    ingress.forEach(IngressVerticle::closeConnectionsAfterResponses);
-    Duration delay = config.drainDelay();
-    LOG.info("draining: /readyz 503; the listeners accept for {} more, for load balancers to take the node out", Durations.format(delay));
-    Promise<Void> delayed = Promise.promise();
-    if (delay.isZero()) {
-      delayed.complete();
-    } else {
-      vertx.setTimer(delay.toMillis(), t -> delayed.complete());
-    }
-    delayed.future()
-        .compose(v -> stopAccepting())
-        .compose(v -> control.leave())
-        .onComplete(ar -> {
-          LOG.info("drained");
-          drained.tryComplete();
-        });
-    return drained.future();
-  }
-
-  /** Stops the listeners (requests in flight finish) and gives open tunnels the drain timeout. */
-  private Future<Void> stopAccepting() {
-    Duration timeout = config.drainTimeout();
-    LOG.info("draining: no new connections; {} open tunnel(s) get {} to finish", registry.size(), Durations.format(timeout));
-    long deadline = System.nanoTime() + timeout.toNanos();
-    List<Future<Void>> listeners = ingress.stream().map(v -> v.stopAccepting(timeout)).toList();
-    Promise<Void> tunnelsDone = Promise.promise();
-    waitForTunnels(deadline, tunnelsDone);
-    return Future.join(listeners).transform(ar -> tunnelsDone.future());
-  }
-
-  private void waitForTunnels(long deadline, Promise<Void> done) {
-    if (registry.size() == 0) {
-      done.tryComplete();
-    } else if (System.nanoTime() - deadline >= 0) {
-      LOG.info("drain timeout: closing {} tunnel(s)", registry.size());
-      registry.closeAll("node drained");
-      done.tryComplete();
-    } else {
-      vertx.setTimer(100, t -> waitForTunnels(deadline, done));
-    }
+    return drain.start(() -> ready.set(false));
   }
 
   /** Completes once a drain has finished. */
   public Future<Void> drained() {
-    return drained.future();
+    return drain.done();
   }
 
   /** Stops accepting, closes tunnels (the tunnel verticle's stop) and listeners, and closes Vert.x (leaving the cluster). */
