@@ -48,12 +48,7 @@ class CertificateReloadTest {
     certs = dir.resolve("certs");
     ca.server("reload-v1", "reload.test").write(certs, "site");
     JsonObject listener =
-        new JsonObject()
-            .put("name", "site")
-            .put("listen", "127.0.0.1:0")
-            .put("cert", certs.resolve("site.pem").toString())
-            .put("key", certs.resolve("site-key.pem").toString())
-            .put("routes", new JsonObject().put("*", "http://127.0.0.1:" + origin.httpPort()));
+        TestNodes.terminateListener("site", certs, "site", "http://127.0.0.1:" + origin.httpPort());
     // Poll quickly so that the test sees file changes soon; read once, when the node starts watching.
     System.setProperty("tollgate.certificatePollMillis", "100");
     try {
@@ -136,12 +131,7 @@ class CertificateReloadTest {
     Path files = dir.resolve("certs");
     ca.server("hup-v1", "reload.test").write(files, "site");
     JsonObject listener =
-        new JsonObject()
-            .put("name", "site")
-            .put("listen", "127.0.0.1:0")
-            .put("cert", files.resolve("site.pem").toString())
-            .put("key", files.resolve("site-key.pem").toString())
-            .put("routes", new JsonObject().put("*", "http://127.0.0.1:" + origin.httpPort()));
+        TestNodes.terminateListener("site", files, "site", "http://127.0.0.1:" + origin.httpPort());
     Path config = dir.resolve("tollgate.json");
     Files.writeString(config, TestNodes.config(dir.resolve("node"), List.of()).put("terminate", new JsonArray().add(listener)).encode());
     // Polling is out of the way (an hour), so only the signal can make the node reread the files.

@@ -43,12 +43,7 @@ class DrainTest {
     ca = TestPki.ca("Drain Test CA");
     Path certs = dir.resolve("certs");
     ca.server("svc.example.test", "svc.example.test").write(certs, "svc");
-    config.put("terminate", new JsonArray().add(new JsonObject()
-        .put("name", "web")
-        .put("listen", "127.0.0.1:0")
-        .put("cert", certs.resolve("svc.pem").toString())
-        .put("key", certs.resolve("svc-key.pem").toString())
-        .put("routes", new JsonObject().put("*", "http://127.0.0.1:" + origin.httpPort()))
+    config.put("terminate", new JsonArray().add(TestNodes.terminateListener("web", certs, "svc", "http://127.0.0.1:" + origin.httpPort())
         .put("hsts", new JsonObject().put("maxAge", "1d"))));
     // Long enough for the steps below on a loaded machine; the test waits it out only once.
     config.getJsonObject("node").put("drainDelay", "3s").put("drainTimeout", "1s");

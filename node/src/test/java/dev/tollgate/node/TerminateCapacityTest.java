@@ -35,12 +35,7 @@ class TerminateCapacityTest {
     Path certs = dir.resolve("certs");
     ca.server("site.test", "site.test").write(certs, "site");
     JsonObject listener =
-        new JsonObject()
-            .put("name", "site")
-            .put("listen", "127.0.0.1:0")
-            .put("cert", certs.resolve("site.pem").toString())
-            .put("key", certs.resolve("site-key.pem").toString())
-            .put("routes", new JsonObject().put("*", "http://127.0.0.1:" + origin.httpPort()));
+        TestNodes.terminateListener("site", certs, "site", "http://127.0.0.1:" + origin.httpPort());
     JsonObject config = TestNodes.config(dir.resolve("node"), List.of())
         .put("terminate", new JsonArray().add(listener))
         .put("limits", new JsonObject().put("maxConnectionsPerClientAddress", 1));

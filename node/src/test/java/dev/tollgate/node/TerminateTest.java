@@ -74,13 +74,8 @@ class TerminateTest {
             .put("hsts", new JsonObject().put("maxAge", "1d").put("includeSubDomains", true))
             .put("redirectHttp", "127.0.0.1:0");
     JsonObject keep =
-        new JsonObject()
-            .put("name", "keep")
-            .put("listen", "127.0.0.1:0")
-            .put("cert", certs.resolve("default.pem").toString())
-            .put("key", certs.resolve("default-key.pem").toString())
+        TestNodes.terminateListener("keep", certs, "default", backend)
             .put("sni", new JsonObject().put("a.example.test", files(certs, "a")))
-            .put("routes", new JsonObject().put("a.example.test", backend))
             .put("preserveHost", true);
     JsonObject config = TestNodes.config(dir.resolve("node"), List.of()).put("terminate", new JsonArray().add(web).add(keep));
     node = TestNodes.start(config);
