@@ -182,22 +182,26 @@ public final class HttpForwarder {
           .compose(upstream -> switchProtocols(request, upstream, target, clientAddress, new TunnelOwner(user, bytes, () -> {})));
     }
     boolean retryable = RETRYABLE.contains(request.method().name()) && !hasBody(request, request.getHeader(HttpHeaders.CONTENT_LENGTH));
-    HostPort named = host == null ? new HostPort(target.host(), target.port()) : host;
-    return attempt(request, ro, target, named, bytes, rewrite).recover(e -> {
+    return attempt(request, ro, target, host, bytes, rewrite).recover(e -> {
       if (retryable && e instanceof StaleConnection) {
         // A pooled connection the upstream had closed: an idempotent request without a body is sent once more, on a fresh one.
-        return attempt(request, ro, target, named, bytes, rewrite);
+        return attempt(request, ro, target, host, bytes, rewrite);
       }
       return Future.failedFuture(e);
     }).recover(e -> Future.failedFuture(e instanceof StaleConnection s ? upstreamFailure(s.getCause()) : e));
   }
 
-  private Future<Void> attempt(HttpServerRequest request, RequestOptions ro, Target target, HostPort named, TokenBucket bytes, ExchangeRewrite rewrite) {
+  /** @param host the host to name upstream, or null for the target's own */
+  private Future<Void> attempt(HttpServerRequest request, RequestOptions ro, Target target, HostPort host, TokenBucket bytes, ExchangeRewrite rewrite) {
     return client
         .request(ro)
         .recover(e -> Future.failedFuture(Dialer.connectFailure(target, e)))
         .compose(upstream -> {
-          Http2Translation.adapt(upstream, named.host(), named.port());
+          if (host == null) {
+            Http2Translation.adapt(upstream, target.host(), target.port());
+          } else {
+            Http2Translation.adapt(upstream, host.host(), host.port());
+          }
           return exchange(request, upstream, bytes, rewrite);
         });
   }
