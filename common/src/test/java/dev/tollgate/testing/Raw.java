@@ -16,11 +16,21 @@ public final class Raw implements AutoCloseable {
   private final OutputStream out;
 
   public Raw(int port) throws IOException {
-    socket = new Socket();
-    socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    this(connect(port));
+  }
+
+  /** Over a socket already connected (a TLS one, say). */
+  public Raw(Socket connected) throws IOException {
+    socket = connected;
     socket.setSoTimeout(10_000);
     in = socket.getInputStream();
     out = socket.getOutputStream();
+  }
+
+  private static Socket connect(int port) throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    return s;
   }
 
   public Raw send(String text) throws IOException {

@@ -1,5 +1,11 @@
 package dev.tollgate.ingress;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.nio.charset.StandardCharsets;
 import dev.tollgate.common.ProxyFailure;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerRequest;
@@ -61,6 +67,25 @@ public final class FailureResponder {
       end.onComplete(ar -> request.connection().close());
     }
     return end;
+  }
+
+  /**
+   * The same answer as {@link #respond} for an HTTP/1 connection carried below Vert.x (the
+   * terminating listeners' fast path): the caller writes it and closes the connection.
+   */
+  public static FullHttpResponse http1(ProxyFailure failure) {
+    String reason = printable(failure.reason());
+    ByteBuf body = Unpooled.copiedBuffer(reason + "\n", StandardCharsets.UTF_8);
+    FullHttpResponse response = new DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(failure.status()), body);
+    response.headers()
+        .set(REASON_HEADER, reason)
+        .set("content-type", "text/plain; charset=utf-8")
+        .set("content-length", body.readableBytes())
+        .set("connection", "close");
+    if (failure.retryAfterSeconds() > 0) {
+      response.headers().set("retry-after", Long.toString(failure.retryAfterSeconds()));
+    }
+    return response;
   }
 
   /** Header-safe text: printable ASCII only, at most 200 characters. */

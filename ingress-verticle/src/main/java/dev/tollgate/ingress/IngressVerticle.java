@@ -188,6 +188,11 @@ public final class IngressVerticle extends VerticleBase {
     return terminate.ports();
   }
 
+  /** Requests the terminating listeners' HTTP/1.1 fast path has carried on this verticle's loop. */
+  public long terminateFastPathExchanges() {
+    return terminate.fastPathExchanges();
+  }
+
   /** The terminating listeners' plain redirect ports, by listener name. */
   public Map<String, Integer> redirectPorts() {
     return terminate.redirectPorts();

@@ -87,7 +87,9 @@ public final class Node {
    */
   public static Future<Node> start(NodeConfig config, int ingressInstances) {
     NodeMetrics metrics = new NodeMetrics(config.nodeName());
-    VertxOptions options = new VertxOptions().setMetricsOptions(metrics.vertxOptions());
+    // Netty's native epoll transport where its library loads (Linux), else NIO; -Dtollgate.nativeTransport=false keeps NIO.
+    VertxOptions options = new VertxOptions().setMetricsOptions(metrics.vertxOptions())
+        .setPreferNativeTransport(!"false".equals(System.getProperty("tollgate.nativeTransport")));
     Future<Vertx> built =
         config.cluster().enabled()
             ? Clustering.start(config, options, metrics.vertxFactory())
@@ -233,6 +235,7 @@ public final class Node {
     if (config.cluster().enabled()) {
       s.append(" cluster=").append(config.cluster().listen());
     }
+    s.append(" transport=").append(vertx.isNativeTransportEnabled() ? "native" : "nio");
     return s.toString();
   }
 
@@ -331,6 +334,11 @@ public final class Node {
   /** The TLS port of the terminating listener {@code name} (useful with port 0 in tests). */
   public int terminatePort(String name) {
     return ingress.get(0).terminatePorts().get(name);
+  }
+
+  /** Requests the terminating listeners' HTTP/1.1 fast path has carried (diagnostics and tests). */
+  public long terminateFastPathExchanges() {
+    return ingress.stream().mapToLong(IngressVerticle::terminateFastPathExchanges).sum();
   }
 
   /** The plain redirect port of the terminating listener {@code name}. */

@@ -355,7 +355,8 @@ public final class HttpForwarder {
     return authority(target.host(), target.port(), tls ? 443 : 80);
   }
 
-  private static String authority(String host, int port, int defaultPort) {
+  /** {@code host[:port]}, the port left out when it is {@code defaultPort}; IPv6 literals bracketed. */
+  public static String authority(String host, int port, int defaultPort) {
     String h = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
     return port == defaultPort ? h : h + ":" + port;
   }

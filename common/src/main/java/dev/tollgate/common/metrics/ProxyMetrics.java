@@ -47,6 +47,10 @@ public final class ProxyMetrics {
   private final MeterRegistry registry;
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
   private final Map<String, Timer> requestTimers = new ConcurrentHashMap<>();
+  /** {@code tollgate.requests} by method, then by status class (index 1 to 5): one lookup per request, no key built. */
+  private final Map<String, Counter[]> requestCounters = new ConcurrentHashMap<>();
+  /** {@code tollgate.request.duration} by status class (index 1 to 5). */
+  private final Timer[] durationByClass = new Timer[6];
   private final Counter forwardedUp;
   private final Counter forwardedDown;
   private final Counter bytesUp;
@@ -121,15 +125,23 @@ public final class ProxyMetrics {
     if (!METHODS.contains(m)) {
       m = "OTHER";
     }
-    String statusClass = status / 100 + "xx";
     boolean connect = m.equals("CONNECT");
-    if (!connect) {
-      String method2 = m;
-      counters.computeIfAbsent("tollgate.requests|" + m + '|' + statusClass, k -> Counter.builder("tollgate.requests")
-          .tag("method", method2)
-          .tag("status_class", statusClass)
-          .description("forwarded requests by method and status class")
-          .register(registry)).increment();
+    int statusIndex = status >= 100 && status < 600 ? status / 100 : 0;
+    if (!connect && statusIndex > 0) {
+      Counter[] byClass = requestCounters.computeIfAbsent(m, k -> new Counter[6]);
+      Counter requests = byClass[statusIndex];
+      if (requests == null) {
+        requests = byClass[statusIndex] = requestCounter(m, status / 100 + "xx");
+      }
+      requests.increment();
+      Timer timer = durationByClass[statusIndex];
+      if (timer == null) {
+        timer = durationByClass[statusIndex] = requestTimer(status / 100 + "xx");
+      }
+      timer.record(durationNanos, TimeUnit.NANOSECONDS);
+    } else if (!connect) {
+      String statusClass = status / 100 + "xx";
+      requestCounter(m, statusClass).increment();
       requestTimer(statusClass).record(durationNanos, TimeUnit.NANOSECONDS);
     } else if (status != 200) {
       counter("tollgate.tunnels.opened", "result", status == 403 || status == 407 ? "denied" : status == 429 ? "limited" : "failed").increment();
@@ -142,6 +154,15 @@ public final class ProxyMetrics {
       String kind = denial == null ? "requests" : denial.startsWith("tunnel") ? "tunnels" : denial.startsWith("quota") ? "quota" : "requests";
       counter("tollgate.rate.limited", "limit", kind).increment();
     }
+  }
+
+  /** Registered once per method and class (Micrometer returns the same counter again; the arrays only spare the lookup). */
+  private Counter requestCounter(String method, String statusClass) {
+    return counters.computeIfAbsent("tollgate.requests|" + method + '|' + statusClass, k -> Counter.builder("tollgate.requests")
+        .tag("method", method)
+        .tag("status_class", statusClass)
+        .description("forwarded requests by method and status class")
+        .register(registry));
   }
 
   private Timer requestTimer(String statusClass) {

@@ -135,6 +135,17 @@ public final class AccessLog implements AutoCloseable {
 
   private volatile TimeText timeText;
 
+  /** Whether {@code value} needs no escaping (the usual case: appended whole). */
+  private static boolean plain(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < 0x20 || c == '"' || c == '\\') {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private static void field(StringBuilder b, String name, String value) {
     b.append(",\"").append(name).append("\":");
     if (value == null) {
@@ -142,6 +153,10 @@ public final class AccessLog implements AutoCloseable {
       return;
     }
     b.append('"');
+    if (plain(value)) {
+      b.append(value).append('"');
+      return;
+    }
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       switch (c) {

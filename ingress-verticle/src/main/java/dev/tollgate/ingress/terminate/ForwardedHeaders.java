@@ -24,15 +24,27 @@ final class ForwardedHeaders {
    * @param identity the verified client identity, or null
    */
   static void apply(MultiMap headers, String clientIp, String host, String identityHeader, String identity) {
-    STRIPPED.forEach(headers::remove);
+    apply(headers, clientIp, host, forwarded(clientIp, host), identityHeader, identity);
+  }
+
+  /** As above, with the {@code Forwarded} value already made by {@link #forwarded}. */
+  static void apply(MultiMap headers, String clientIp, String host, String forwarded, String identityHeader, String identity) {
+    for (int i = 0; i < STRIPPED.size(); i++) {
+      headers.remove(STRIPPED.get(i));
+    }
     headers.remove(identityHeader);
     headers.set("x-forwarded-for", clientIp);
     headers.set("x-forwarded-proto", "https");
     headers.set("x-forwarded-host", host);
-    String node = clientIp.indexOf(':') >= 0 ? "\"[" + clientIp + "]\"" : clientIp;
-    headers.set("forwarded", "for=" + node + ";proto=https;host=\"" + host.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+    headers.set("forwarded", forwarded);
     if (identity != null) {
       headers.set(identityHeader, identity);
     }
+  }
+
+  /** The RFC 7239 {@code Forwarded} value for a client and the host it asked for. */
+  static String forwarded(String clientIp, String host) {
+    String node = clientIp.indexOf(':') >= 0 ? "\"[" + clientIp + "]\"" : clientIp;
+    return "for=" + node + ";proto=https;host=\"" + host.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
   }
 }

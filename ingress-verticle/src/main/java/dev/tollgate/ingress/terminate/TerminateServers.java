@@ -9,7 +9,11 @@ import dev.tollgate.ingress.impl.Http1Guard;
 import dev.tollgate.tunnel.Dialer;
 import dev.tollgate.tunnel.ForwardOptions;
 import dev.tollgate.tunnel.HttpForwarder;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
+import io.vertx.core.http.impl.Http1xServerConnection;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -22,6 +26,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
@@ -33,6 +38,15 @@ import javax.net.ssl.SSLException;
  * proxy listeners do; the certificates come from the node's {@link Terminations}.
  */
 public final class TerminateServers {
+  /**
+   * Whether HTTP/1.1 requests to plain backends take the {@link Http1FastPath}; on by default,
+   * {@code -Dtollgate.terminate.fastPath=false} sends every request through Vert.x's HTTP layer.
+   */
+  private static final boolean FAST_PATH = !"false".equals(System.getProperty("tollgate.terminate.fastPath"));
+  /** How long an idle fast-path backend connection is kept for reuse, as the forwarders keep theirs. */
+  private static final long BACKEND_KEEP_ALIVE_MILLIS = 60_000;
+
+  private final Map<EventLoop, BackendConnections> backendConnections = new ConcurrentHashMap<>();
   private final Vertx vertx;
   private final IngressSetup setup;
   private final Supplier<NodeConfig.Timeouts> timeouts;
@@ -78,6 +92,8 @@ public final class TerminateServers {
     NodeConfig config = setup.config();
     HttpServerOptions options = TlsSettings.apply(httpOptions(config, c.listen()), slot.handshakeTimeoutMillis);
     options.setSni(true).setUseAlpn(true).setClientAuth(Terminations.clientAuth(c))
+        // WebSockets are relayed as bytes, never served here: no extension handler in the pipeline.
+        .setPerMessageWebSocketCompressionSupported(false).setPerFrameWebSocketCompressionSupported(false)
         .setKeyCertOptions(slot.current.keyCertOptions());
     if (slot.current.clientTrust() != null) {
       options.setTrustOptions(slot.current.clientTrust());
@@ -89,6 +105,13 @@ public final class TerminateServers {
             .connectionHandler(conn -> {
               Http1Guard.install(conn, options, timeouts.get().header().toMillis(), false);
               handler.opened(conn, setup.capacity());
+              if (FAST_PATH && conn instanceof Http1xServerConnection h1) {
+                ChannelPipeline pipeline = h1.channel().pipeline();
+                if (pipeline.get("chunkedWriter") != null) {
+                  pipeline.remove("chunkedWriter"); // only for sending files, which a terminating listener never does
+                }
+                pipeline.addBefore("handler", Http1FastPath.NAME, new Http1FastPath(handler, conn, backendConnections(h1.channel().eventLoop()), setup.accessLog()));
+              }
             })
             .exceptionHandler(e -> countHandshakeFailure(c.name(), e))
             .requestHandler(handler);
@@ -129,6 +152,16 @@ public final class TerminateServers {
     });
   }
 
+  /** The fast path's backend connections of {@code loop} (each loop keeps its own). */
+  private BackendConnections backendConnections(EventLoop loop) {
+    return backendConnections.computeIfAbsent(loop, l -> new BackendConnections(
+        l,
+        ((VertxInternal) vertx).transport().channelFactory(false),
+        () -> timeouts.get().connect().toMillis(),
+        () -> timeouts.get().idle().toMillis(),
+        BACKEND_KEEP_ALIVE_MILLIS));
+  }
+
   private void countHandshakeFailure(String listener, Throwable e) {
     if (e instanceof SSLException || e.getCause() instanceof SSLException) {
       ProxyMetrics metrics = setup.accessLog().metrics();
@@ -143,6 +176,11 @@ public final class TerminateServers {
   /** The TLS ports bound, by listener name. */
   public Map<String, Integer> ports() {
     return Map.copyOf(ports);
+  }
+
+  /** Requests the HTTP/1.1 fast path has carried on this verticle's listeners. */
+  public long fastPathExchanges() {
+    return backendConnections.values().stream().mapToLong(BackendConnections::exchanges).sum();
   }
 
   /** The plain redirect ports bound, by listener name. */

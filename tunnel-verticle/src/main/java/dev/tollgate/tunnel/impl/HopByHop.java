@@ -52,9 +52,33 @@ public final class HopByHop {
     }
   }
 
+  /**
+   * Removes hop-by-hop headers, and those named in {@code Connection}, from {@code headers} in
+   * place (a message passed on as it came, without a copy).
+   */
+  public static void strip(MultiMap headers) {
+    List<String> listed = listed(headers);
+    List<String> drop = null;
+    for (Map.Entry<String, String> e : headers) {
+      String name = e.getKey();
+      if (always(name) || contains(listed, name)) {
+        if (drop == null) {
+          drop = new ArrayList<>(4);
+        }
+        drop.add(name);
+      }
+    }
+    if (drop != null) {
+      drop.forEach(headers::remove);
+    }
+  }
+
   /** The header names {@code Connection} lists, or an empty list (most messages list none but hop-by-hop ones). */
   private static List<String> listed(MultiMap from) {
     List<String> listed = List.of();
+    if (!from.contains("connection")) {
+      return listed;
+    }
     for (String value : from.getAll("connection")) {
       for (String token : value.split(",")) {
         String t = token.trim();
