@@ -161,7 +161,9 @@ final class BackendConnections {
     long idleNanos = TimeUnit.MILLISECONDS.toNanos(idleMillis.getAsLong());
     for (Connection c : List.copyOf(open)) {
       if (c.exchange != null) {
-        if (c.awaitingBackend && now - c.lastActivity > idleNanos) {
+        if (!c.channel.config().isAutoRead()) {
+          c.lastActivity = now; // paused for a slow client: the backend is not the one keeping it waiting
+        } else if (c.awaitingBackend && now - c.lastActivity > idleNanos) {
           c.exchange.backendSilent(c);
         }
       } else if (now - c.lastActivity > keepAliveNanos) {
@@ -197,6 +199,12 @@ final class BackendConnections {
     private void serve(Exchange e) {
       exchange = e;
       reused = channel != null;
+      lastActivity = System.nanoTime();
+    }
+
+    /** The request is sent: from now the backend has the idle timeout to answer (and to keep answering). */
+    void awaitResponse() {
+      awaitingBackend = true;
       lastActivity = System.nanoTime();
     }
 

@@ -56,6 +56,8 @@ final class Http1FastPath extends ChannelDuplexHandler {
   private ArrayDeque<Object> queued;
   private ChannelPromise deferredClose;
   private boolean handedOver;
+  /** The connection closes once the last answer is out: what the client still sends is dropped. */
+  private boolean closing;
 
   Http1FastPath(TerminateHandler handler, HttpConnection connection, BackendConnections backends, AccessLog accessLog) {
     this.handler = handler;
@@ -73,6 +75,8 @@ final class Http1FastPath extends ChannelDuplexHandler {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (handedOver) {
       ctx.fireChannelRead(msg);
+    } else if (closing) {
+      ReferenceCountUtil.release(msg);
     } else if (exchange != null && !exchange.requestEnded) {
       exchange.fromClient(msg);
     } else if (exchange != null || (queued != null && !queued.isEmpty())) {
@@ -274,7 +278,9 @@ final class Http1FastPath extends ChannelDuplexHandler {
       }
       pendingBytes = 0;
       c.channel.flush();
-      c.awaitingBackend = requestEnded;
+      if (requestEnded) {
+        c.awaitResponse();
+      }
       if (!requestEnded) {
         ctx.channel().config().setAutoRead(c.channel.isWritable());
       }
@@ -299,7 +305,7 @@ final class Http1FastPath extends ChannelDuplexHandler {
         return;
       }
       if (last) {
-        backend.awaitingBackend = true;
+        backend.awaitResponse();
         backend.channel.writeAndFlush(msg);
       } else {
         backend.channel.write(msg);
@@ -400,6 +406,7 @@ final class Http1FastPath extends ChannelDuplexHandler {
       done = true;
       exchange = null;
       if (closeClient) {
+        closing = true;
         ctx.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
       } else {
         ctx.writeAndFlush(last, ctx.voidPromise());
@@ -475,6 +482,7 @@ final class Http1FastPath extends ChannelDuplexHandler {
           ReferenceCountUtil.release(m);
         }
       }
+      closing = true;
       if (failure == null || responseStarted) {
         plan.record().failure("upstream failed mid-response");
         ctx.close();
@@ -515,6 +523,11 @@ final class Http1FastPath extends ChannelDuplexHandler {
       }
       plan.record().failure("the client left mid-response");
       accessLog.log(plan.record(), responseStarted ? status : 502, bytesUp, bytesDown);
+      if (deferredClose != null) {
+        ChannelPromise p = deferredClose;
+        deferredClose = null;
+        ctx.close(p);
+      }
     }
   }
 }
