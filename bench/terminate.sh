@@ -5,7 +5,7 @@
 # each request as Tollgate does (a buffered JSON line); an unlogged nginx is measured for reference.
 # Prints a Markdown table and writes it to bench/results/terminate.md. See bench/README.md.
 #
-# Usage: flock /tmp/tollgate-bench.lock bash bench/terminate.sh   (~4 minutes + a stale jar's build)
+# Usage: flock /tmp/tollgate-bench.lock bash bench/terminate.sh   (~5 minutes + a stale jar's build)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +14,7 @@ results="$here/results"
 mkdir -p "$results"
 
 SECONDS_MEASURED="${BENCH_TLS_SECONDS:-10}"
-ROUNDS="${BENCH_TLS_ROUNDS:-3}"
+ROUNDS="${BENCH_TLS_ROUNDS:-4}"
 WARMUP_SECONDS="${BENCH_TLS_WARMUP_SECONDS:-30}"
 CONNS="${BENCH_TLS_CONNS:-64}"
 HANDSHAKE_CONNS="${BENCH_TLS_HANDSHAKE_CONNS:-32}"
@@ -80,6 +80,30 @@ mkdir -p "$work/www" "$work/nginx-tmp"
 head -c 1024 /dev/zero | tr '\0' 'x' >"$work/www/small.html"
 
 # ---- nginx: the backend (plain) and the reference terminator (same protocols and suites) ------
+# nginx_tls_server PORT LOG_DIRECTIVE: the reference terminator's server block
+nginx_tls_server() {
+  cat <<SERVER
+  server {
+    listen $HOST:$1 ssl http2;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_session_cache shared:SSL:10m;
+    add_header Strict-Transport-Security "max-age=31536000" always;
+    $2
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto https;
+      proxy_set_header X-Forwarded-Host \$http_host;
+    }
+  }
+SERVER
+}
+
 cat >"$work/nginx.conf" <<EOF
 worker_processes auto;
 pid $work/nginx.pid;
@@ -104,42 +128,8 @@ http {
     server $HOST:$BACKEND_PORT;
     keepalive 128;
   }
-  server {
-    listen $HOST:$NGINX_TLS_PORT ssl http2;
-    ssl_certificate $work/cert.pem;
-    ssl_certificate_key $work/key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
-    ssl_session_cache shared:SSL:10m;
-    add_header Strict-Transport-Security "max-age=31536000" always;
-    access_log $work/nginx-access.log tollgate_like buffer=64k flush=1s;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$remote_addr;
-      proxy_set_header X-Forwarded-Proto https;
-      proxy_set_header X-Forwarded-Host \$http_host;
-    }
-  }
-  server {
-    listen $HOST:$NGINX_NOLOG_PORT ssl http2;
-    ssl_certificate $work/cert.pem;
-    ssl_certificate_key $work/key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
-    ssl_session_cache shared:SSL:10m;
-    add_header Strict-Transport-Security "max-age=31536000" always;
-    access_log off;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$remote_addr;
-      proxy_set_header X-Forwarded-Proto https;
-      proxy_set_header X-Forwarded-Host \$http_host;
-    }
-  }
+$(nginx_tls_server "$NGINX_TLS_PORT" "access_log $work/nginx-access.log tollgate_like buffer=64k flush=1s;")
+$(nginx_tls_server "$NGINX_NOLOG_PORT" "access_log off;")
 }
 EOF
 nginx -c "$work/nginx.conf" -t >/dev/null 2>&1 || die "nginx config invalid: $(nginx -c "$work/nginx.conf" -t 2>&1 | tail -n 2)"
@@ -194,17 +184,29 @@ for port in "$NGINX_TLS_PORT" "$NGINX_NOLOG_PORT" "$TG_TLS_PORT"; do
   wrk_rate "$port" "$secs" "$CONNS" >/dev/null
 done
 
-# Interleaved rounds: the machine's speed drifts over minutes (other tenants, clocks), so each
-# round measures every terminator back to back and the rates are summed over the rounds.
+# Interleaved rounds: the machine's speed drifts over minutes (other tenants on the host), so each
+# round measures every terminator back to back, the order alternates from round to round (so that
+# neither side always goes first), and the rates are averaged over the rounds.
 sum_hs_nginx=0 sum_hs_tg=0 sum_ka_nginx=0 sum_ka_nolog=0 sum_ka_tg=0 rounds_text=""
 for round in $(seq "$ROUNDS"); do
   log "round $round/$ROUNDS: new handshakes/s (Connection: close, ${SECONDS_MEASURED}s, $HANDSHAKE_CONNS conns)"
-  hs_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
-  hs_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+  if ((round % 2)); then
+    hs_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+    hs_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+  else
+    hs_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+    hs_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+  fi
   log "round $round/$ROUNDS: kept-alive requests/s (${SECONDS_MEASURED}s, $CONNS conns)"
-  ka_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
-  ka_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
-  ka_nolog="$(wrk_rate "$NGINX_NOLOG_PORT" "$SECONDS_MEASURED" "$CONNS")"
+  if ((round % 2)); then
+    ka_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    ka_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    ka_nolog="$(wrk_rate "$NGINX_NOLOG_PORT" "$SECONDS_MEASURED" "$CONNS")"
+  else
+    ka_nolog="$(wrk_rate "$NGINX_NOLOG_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    ka_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    ka_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+  fi
   sum_hs_nginx=$((sum_hs_nginx + hs_nginx)) sum_hs_tg=$((sum_hs_tg + hs_tg))
   sum_ka_nginx=$((sum_ka_nginx + ka_nginx)) sum_ka_tg=$((sum_ka_tg + ka_tg)) sum_ka_nolog=$((sum_ka_nolog + ka_nolog))
   rounds_text+="round $round: handshakes $hs_tg vs $hs_nginx; kept-alive $ka_tg vs $ka_nginx (unlogged nginx $ka_nolog)"$'\n'

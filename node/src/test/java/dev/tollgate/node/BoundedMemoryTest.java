@@ -61,11 +61,7 @@ class BoundedMemoryTest {
   void gigabyteUpload() throws Exception {
     try (Raw raw = new Raw(port)) {
       raw.send("POST http://127.0.0.1:" + origin.httpPort() + "/upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + GIB + "\r\n\r\n");
-      byte[] chunk = new byte[256 * 1024];
-      for (long sent = 0; sent < GIB; sent += chunk.length) {
-        raw.out().write(chunk);
-      }
-      raw.out().flush();
+      sendZeros(raw.out(), GIB);
       String head = raw.readHead();
       assertEquals(200, Raw.status(head), head + node.output());
       String body = new String(raw.readN(Integer.parseInt(ForwardTest.header(head, "content-length"))), StandardCharsets.UTF_8);
@@ -73,7 +69,17 @@ class BoundedMemoryTest {
     }
   }
 
-  private static long drain(InputStream in, long expected) throws Exception {
+  /** Writes {@code n} zero bytes (a multiple of 256 KiB). */
+  static void sendZeros(java.io.OutputStream out, long n) throws java.io.IOException {
+    byte[] chunk = new byte[256 * 1024];
+    for (long sent = 0; sent < n; sent += chunk.length) {
+      out.write(chunk);
+    }
+    out.flush();
+  }
+
+  /** Reads {@code expected} bytes (fewer when the stream ends first) and says how many came. */
+  static long drain(InputStream in, long expected) throws Exception {
     byte[] buf = new byte[256 * 1024];
     long total = 0;
     while (total < expected) {

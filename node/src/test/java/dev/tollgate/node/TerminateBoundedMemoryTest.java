@@ -12,7 +12,6 @@ import dev.tollgate.testing.Raw;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,7 +77,7 @@ class TerminateBoundedMemoryTest {
       String head = raw.readHead();
       assertEquals(200, Raw.status(head), head + node.output());
       Thread.sleep(3000); // a reader that stalls: the listener must stop reading from the backend, not buffer
-      assertEquals(GIB, drain(raw.in(), GIB), node.output());
+      assertEquals(GIB, BoundedMemoryTest.drain(raw.in(), GIB), node.output());
     }
   }
 
@@ -86,28 +85,11 @@ class TerminateBoundedMemoryTest {
   void gigabyteUpload() throws Exception {
     try (Raw raw = new Raw(TlsClients.socket(port, "big.test", ca.certPem()))) {
       raw.send("POST /upload HTTP/1.1\r\nHost: big.test\r\nContent-Length: " + GIB + "\r\n\r\n");
-      byte[] chunk = new byte[256 * 1024];
-      for (long sent = 0; sent < GIB; sent += chunk.length) {
-        raw.out().write(chunk);
-      }
-      raw.out().flush();
+      BoundedMemoryTest.sendZeros(raw.out(), GIB);
       String head = raw.readHead();
       assertEquals(200, Raw.status(head), head + node.output());
       String body = new String(raw.readN(Integer.parseInt(ForwardTest.header(head, "content-length"))), StandardCharsets.UTF_8);
       assertEquals(GIB, new JsonObject(body).getLong("bytes"));
     }
-  }
-
-  private static long drain(InputStream in, long expected) throws Exception {
-    byte[] buf = new byte[256 * 1024];
-    long total = 0;
-    while (total < expected) {
-      int n = in.read(buf, 0, (int) Math.min(buf.length, expected - total));
-      if (n < 0) {
-        break;
-      }
-      total += n;
-    }
-    return total;
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tollgate.ingress.FailureResponder;
+import dev.tollgate.node.fixtures.Control;
 import dev.tollgate.node.fixtures.Origin;
 import dev.tollgate.node.fixtures.TestNodes;
 import dev.tollgate.node.fixtures.TestPki;
@@ -171,6 +172,29 @@ class TerminateFastPathTest {
     }
     assertEquals(5, node.terminateFastPathExchanges() - before, "all five on the fast path");
     assertTrue(origin.connections.get() - connections <= 1, "one kept backend connection for five requests");
+  }
+
+  @Test
+  void aNewPolicyDecidesTheNextRequestOnAKeptConnection() throws Exception {
+    Control control = new Control(node);
+    try (Raw raw = connect("fast.test")) {
+      raw.send(get("/hello", "fast.test"));
+      assertEquals(200, read(raw, false).status());
+      JsonObject policy = new JsonObject().put("rules", new JsonArray().add(new JsonObject()
+          .put("id", "no-fast").put("action", "deny").put("listeners", new JsonArray().add("fast")).put("hosts", new JsonArray().add("fast.test"))));
+      assertEquals(200, control.put("/v1/policy", policy).status());
+      raw.send(get("/hello", "fast.test"));
+      Answer denied = read(raw, false);
+      assertEquals(403, denied.status(), denied.head());
+      assertTrue(denied.header(FailureResponder.REASON_HEADER).contains("no-fast"), denied.head());
+      assertEquals("max-age=86400", denied.header("strict-transport-security"));
+    } finally {
+      control.put("/v1/policy", new JsonObject());
+    }
+    try (Raw raw = connect("fast.test")) {
+      raw.send(get("/hello", "fast.test"));
+      assertEquals("hello", read(raw, false).text(), "the rule gone, requests pass again");
+    }
   }
 
   @Test

@@ -193,6 +193,17 @@ final class Http1FastPath extends ChannelDuplexHandler {
     ctx.close(promise);
   }
 
+  /** Runs a close Vert.x asked for while the exchange was under way; true when there was one. */
+  private boolean closeIfAsked() {
+    if (deferredClose == null) {
+      return false;
+    }
+    ChannelPromise p = deferredClose;
+    deferredClose = null;
+    ctx.close(p);
+    return true;
+  }
+
   private void releaseQueued() {
     if (queued != null) {
       queued.forEach(ReferenceCountUtil::release);
@@ -423,10 +434,7 @@ final class Http1FastPath extends ChannelDuplexHandler {
     }
 
     private void afterExchange() {
-      if (deferredClose != null) {
-        ChannelPromise p = deferredClose;
-        deferredClose = null;
-        ctx.close(p);
+      if (closeIfAsked()) {
         return;
       }
       if (closeClient) {
@@ -470,18 +478,7 @@ final class Http1FastPath extends ChannelDuplexHandler {
       if (done) {
         return;
       }
-      done = true;
-      exchange = null;
-      if (backend != null) {
-        backend.discard();
-        backend = null;
-      }
-      Object m;
-      while (pending != null && (m = pending.poll()) != null) {
-        if (m != request) {
-          ReferenceCountUtil.release(m);
-        }
-      }
+      abandon();
       closing = true;
       if (failure == null || responseStarted) {
         plan.record().failure("upstream failed mid-response");
@@ -497,18 +494,11 @@ final class Http1FastPath extends ChannelDuplexHandler {
       }
       releaseQueued();
       accessLog.log(plan.record(), status, bytesUp, bytesDown);
-      if (deferredClose != null) {
-        ChannelPromise p = deferredClose;
-        deferredClose = null;
-        ctx.close(p);
-      }
+      closeIfAsked();
     }
 
-    /** The client connection closed or broke mid-exchange. */
-    void clientLeft() {
-      if (done) {
-        return;
-      }
+    /** Ends the exchange without an answer: the backend connection and the request's held messages are let go. */
+    private void abandon() {
       done = true;
       exchange = null;
       if (backend != null) {
@@ -517,17 +507,19 @@ final class Http1FastPath extends ChannelDuplexHandler {
       }
       Object m;
       while (pending != null && (m = pending.poll()) != null) {
-        if (m != request) {
-          ReferenceCountUtil.release(m);
-        }
+        ReferenceCountUtil.release(m); // the request head is not reference-counted: a no-op for it
       }
+    }
+
+    /** The client connection closed or broke mid-exchange. */
+    void clientLeft() {
+      if (done) {
+        return;
+      }
+      abandon();
       plan.record().failure("the client left mid-response");
       accessLog.log(plan.record(), responseStarted ? status : 502, bytesUp, bytesDown);
-      if (deferredClose != null) {
-        ChannelPromise p = deferredClose;
-        deferredClose = null;
-        ctx.close(p);
-      }
+      closeIfAsked();
     }
   }
 }

@@ -114,9 +114,9 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
 
   /**
    * The checks of {@link #handle} for an HTTP/1.1 request the fast path may carry: when all pass
-   * and the backend is plain, the request's head is rewritten for the
-   * backend (origin-form target, forwarded and identity headers, {@code Host}, {@code Via},
-   * hop-by-hop headers dropped) and its plan returned. Otherwise null, with nothing changed, and
+   * and the backend is plain, the request's head is rewritten for the backend (origin-form target,
+   * forwarded and identity headers, {@code Host}, {@code Via}, hop-by-hop headers dropped) and its
+   * plan returned. Otherwise null, with nothing changed, and
    * {@link #handle} answers it: every refusal and its access-log line stay in one place.
    */
   Plan fastPlan(io.netty.handler.codec.http.HttpRequest request, HttpConnection connection, Seen seen) {
@@ -172,6 +172,9 @@ final class TerminateHandler implements Handler<HttpServerRequest> {
     }
     if (seen.clientIp == null) {
       var remote = connection.remoteAddress();
+      if (remote == null) {
+        return false;
+      }
       seen.clientIp = remote.hostAddress();
       seen.client = new HostPort(seen.clientIp, remote.port()).toString();
       seen.peer = client(connection);
