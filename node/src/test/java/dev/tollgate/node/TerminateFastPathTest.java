@@ -54,7 +54,7 @@ class TerminateFastPathTest {
     closing = new ClosingBackend();
     ca = TestPki.ca("Test Server CA");
     Path certs = dir.resolve("certs");
-    ca.server("fast.test", "fast.test", "closer.test", "down.test").write(certs, "fast");
+    ca.server("fast.test", "fast.test", "closer.test", "down.test", "named.test").write(certs, "fast");
     int closed;
     try (ServerSocket s = new ServerSocket(0)) {
       closed = s.getLocalPort();
@@ -64,7 +64,8 @@ class TerminateFastPathTest {
             .put("routes", new JsonObject()
                 .put("fast.test", "http://127.0.0.1:" + origin.httpPort())
                 .put("closer.test", "http://127.0.0.1:" + closing.port())
-                .put("down.test", "http://127.0.0.1:" + closed))
+                .put("down.test", "http://127.0.0.1:" + closed)
+                .put("named.test", "http://localhost:" + origin.httpPort()))
             .put("hsts", new JsonObject().put("maxAge", "1d"));
     JsonObject config =
         TestNodes.config(dir.resolve("node"), List.of())
@@ -195,6 +196,20 @@ class TerminateFastPathTest {
       raw.send(get("/hello", "fast.test"));
       assertEquals("hello", read(raw, false).text(), "the rule gone, requests pass again");
     }
+  }
+
+  @Test
+  void aBackendNamedByHostNameIsLookedUpOffTheLoopAndKept() throws Exception {
+    long before = node.terminateFastPathExchanges();
+    try (Raw raw = connect("named.test")) {
+      for (int i = 0; i < 2; i++) {
+        raw.send(get("/headers", "named.test"));
+        Answer a = read(raw, false);
+        assertEquals(200, a.status(), a.head());
+        assertEquals("localhost:" + origin.httpPort(), new JsonObject(a.text()).getString("host"));
+      }
+    }
+    assertEquals(2, node.terminateFastPathExchanges() - before);
   }
 
   @Test
