@@ -46,7 +46,7 @@ public final class HttpForwarder {
   private static final Set<String> DROP_UP = Set.of("expect", "x-forwarded-for-tollgate");
   private static final Set<String> NO_BODY_METHODS = Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
   /** Sent again, once, when a pooled connection turns out stale: idempotent, and only without a body. */
-  private static final Set<String> RETRYABLE = Set.of("GET", "HEAD", "PUT", "DELETE", "OPTIONS");
+  public static final Set<String> RETRYABLE = Set.of("GET", "HEAD", "PUT", "DELETE", "OPTIONS");
 
   private final ForwardOptions options;
   private final HttpClientAgent client;

@@ -44,8 +44,6 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 final class TerminateHandler implements Handler<HttpServerRequest> {
   static final String VIA_HEADER = "via";
   static final String HSTS_HEADER = "strict-transport-security";
-  /** Sent again, once, when a kept backend connection turns out stale: idempotent, and only without a body. */
-  static final Set<String> RETRYABLE = Set.of("GET", "HEAD", "PUT", "DELETE", "OPTIONS");
   /** Request headers the forwarder drops besides the hop-by-hop ones. */
   private static final String INTERNAL_HEADER = "x-forwarded-for-tollgate";
 
