@@ -470,7 +470,7 @@ started=$(date +%s)
 log "work dir $work"
 build_tollgate
 mkdir -p "$work/cb"
-javac -d "$work/cb" "$here/ConnectBench.java"
+javac -d "$work/cb" "$here"/Connect*.java
 bench_decide # before any server starts, so nothing else competes for the CPU
 
 start_nginx
