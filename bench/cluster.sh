@@ -19,7 +19,7 @@ NGINX_PORT=18180
 PROXY_PORT=(13141 13142)
 CONTROL_PORT=(19141 19142)
 CLUSTER_PORT=(15741 15742)
-JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseG1GC --add-opens java.base/java.lang=ALL-UNNAMED
+JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseParallelGC --add-opens java.base/java.lang=ALL-UNNAMED
   --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED
   --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED)
 TOKEN=bench-cluster-token-0123456789

@@ -105,7 +105,7 @@ start_node() {
   if alive "$state/node$i.pid"; then say "node$i already running"; return 0; fi
   mkdir -p "$state/node$i"
   node_config "$i" > "$state/node$i.yaml"
-  nohup java -Xms64m -Xmx384m -XX:+UseG1GC \
+  nohup java -Xms64m -Xmx384m -XX:+UseParallelGC \
     --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
     --add-opens java.management/sun.management=ALL-UNNAMED \
     --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED \

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Capacity guards: tunnels per node (503, /readyz full), connections per client address (429), the memory guard (503). */
 class CapacityTest {
@@ -153,8 +155,10 @@ class CapacityTest {
     }
   }
 
-  @Test
-  void aNodeOnASmallHeapRefusesNewTunnelsBeforeOpenOnesFail(@TempDir Path dir) throws Exception {
+  /** Under the launcher's collector (Parallel) and under G1, which an operator may choose instead. */
+  @ParameterizedTest
+  @ValueSource(strings = {"-XX:+UseParallelGC", "-XX:+UseG1GC"})
+  void aNodeOnASmallHeapRefusesNewTunnelsBeforeOpenOnesFail(String collector, @TempDir Path dir) throws Exception {
     Path config = dir.resolve("small.yaml");
     java.nio.file.Files.writeString(config, """
         proxy: {listen: "127.0.0.1:0"}
@@ -165,7 +169,7 @@ class CapacityTest {
         """.formatted(dir.resolve("data"), origin.echoPort()));
     List<Raw> open = new ArrayList<>();
     try (dev.tollgate.node.fixtures.ForkedNode small =
-        dev.tollgate.node.fixtures.ForkedNode.start(List.of("-Xmx48m"), List.of("--config", config.toString()))) {
+        dev.tollgate.node.fixtures.ForkedNode.start(List.of("-Xmx48m", collector), List.of("--config", config.toString()))) {
       int port = small.awaitReady();
       String refused = null;
       // Every open tunnel holds some heap; keep opening until the guard says no (or far past where it must).
@@ -179,7 +183,7 @@ class CapacityTest {
           raw.close();
         }
       }
-      System.out.printf("a node with -Xmx48m and memoryGuard 0.6 refused new tunnels after %d open%n", open.size());
+      System.out.printf("a node with -Xmx48m %s and memoryGuard 0.6 refused new tunnels after %d open%n", collector, open.size());
       assertEquals(503, Raw.status(refused), refused + "\n" + small.output());
       assertTrue(ForwardTest.header(refused, "x-tollgate-reason").contains("short of memory"), refused);
       for (Raw r : List.of(open.get(0), open.get(open.size() / 2), open.get(open.size() - 1))) {
