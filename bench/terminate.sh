@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Tollgate vs nginx terminating TLS for the same plain backend (nginx serving a 1 KiB file), side
-# by side in one run on loopback: new TLS handshakes/s (wrk with "Connection: close": one full
-# handshake per request) and kept-alive HTTPS requests/s (wrk), in interleaved rounds. nginx logs
-# each request as Tollgate does (a buffered JSON line); an unlogged nginx is measured for reference.
-# Prints a Markdown table and writes it to bench/results/terminate.md. See bench/README.md.
+# Tollgate vs nginx terminating TLS for the same plain backend (an nginx instance of its own serving
+# a 1 KiB file), side by side in one run on loopback: new TLS handshakes/s (wrk with "Connection:
+# close": one full handshake per request) and kept-alive HTTPS requests/s (wrk), in interleaved
+# rounds. The reference nginx runs in its own processes and logs each request as Tollgate does (a
+# buffered JSON line); an unlogged nginx, and an nginx terminating inside the backend's own worker
+# processes (the earlier set-up), are measured for reference. Prints a Markdown table and writes it
+# to bench/results/terminate.md. See bench/README.md.
 #
-# Usage: flock /tmp/tollgate-bench.lock bash bench/terminate.sh   (~5 minutes + a stale jar's build)
+# Usage: flock /tmp/tollgate-bench.lock bash bench/terminate.sh   (~7 minutes + a stale jar's build)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +28,7 @@ HOST=127.0.0.1
 BACKEND_PORT=18180
 NGINX_TLS_PORT=18543
 NGINX_NOLOG_PORT=18544
+NGINX_SHARED_PORT=18545
 TG_TLS_PORT=18443
 TG_PROXY_PORT=13138
 TG_CONTROL_PORT=19091
@@ -46,7 +49,7 @@ if ((${#pkgs[@]})); then
     || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null; }
   systemctl stop nginx 2>/dev/null || true
 fi
-for p in "$BACKEND_PORT" "$NGINX_TLS_PORT" "$NGINX_NOLOG_PORT" "$TG_TLS_PORT" "$TG_PROXY_PORT" "$TG_CONTROL_PORT"; do
+for p in "$BACKEND_PORT" "$NGINX_TLS_PORT" "$NGINX_NOLOG_PORT" "$NGINX_SHARED_PORT" "$TG_TLS_PORT" "$TG_PROXY_PORT" "$TG_CONTROL_PORT"; do
   if (exec 3<>"/dev/tcp/$HOST/$p") 2>/dev/null; then die "port $p is already in use"; fi
 done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -67,7 +70,7 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$TG_PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$TG_PID" 2>/dev/null
   fi
-  [[ -n "$NGINX_STARTED" ]] && nginx -c "$work/nginx.conf" -s stop 2>/dev/null
+  for conf in $NGINX_STARTED; do nginx -c "$work/$conf.conf" -s stop 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -76,7 +79,7 @@ trap 'exit 130' INT TERM
 # ---- one EC P-256 certificate for both terminators -------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
   -days 2 -subj /CN=bench.test -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" >/dev/null 2>&1
-mkdir -p "$work/www" "$work/nginx-tmp"
+mkdir -p "$work/www"
 head -c 1024 /dev/zero | tr '\0' 'x' >"$work/www/small.html"
 
 # ---- nginx: the backend (plain) and the reference terminator (same protocols and suites) ------
@@ -104,37 +107,50 @@ nginx_tls_server() {
 SERVER
 }
 
-cat >"$work/nginx.conf" <<EOF
+# nginx_conf NAME SERVERS...: an nginx instance of its own (master, workers, pid, temp paths) with
+# these server blocks, the backend upstream and the log format
+nginx_conf() {
+  local name=$1
+  shift
+  mkdir -p "$work/$name-tmp"
+  cat <<CONF
 worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
+pid $work/$name.pid;
+error_log $work/$name-error.log warn;
 events { worker_connections 16384; }
 http {
   access_log off;
-  client_body_temp_path $work/nginx-tmp/body;
-  proxy_temp_path $work/nginx-tmp/proxy;
-  fastcgi_temp_path $work/nginx-tmp/fastcgi;
-  uwsgi_temp_path $work/nginx-tmp/uwsgi;
-  scgi_temp_path $work/nginx-tmp/scgi;
+  client_body_temp_path $work/$name-tmp/body;
+  proxy_temp_path $work/$name-tmp/proxy;
+  fastcgi_temp_path $work/$name-tmp/fastcgi;
+  uwsgi_temp_path $work/$name-tmp/uwsgi;
+  scgi_temp_path $work/$name-tmp/scgi;
   keepalive_requests 1000000;
-  # The terminator logs each request as Tollgate does (a JSON line, buffered as Tollgate's writer
-  # batches); a second, unlogged terminator is measured for reference.
+  # The terminator logs each request as Tollgate does (a JSON line, buffered as Tollgate's writer batches).
   log_format tollgate_like escape=json '{"time":"\$time_iso8601","node":"nginx","client":"\$remote_addr:\$remote_port","method":"\$request_method","target":"https://\$http_host\$request_uri","status":\$status,"bytesUp":\$request_length,"bytesDown":\$body_bytes_sent,"durationMs":\$request_time}';
-  server {
-    listen $HOST:$BACKEND_PORT;
-    root $work/www;
-  }
   upstream backend {
     server $HOST:$BACKEND_PORT;
     keepalive 128;
   }
-$(nginx_tls_server "$NGINX_TLS_PORT" "access_log $work/nginx-access.log tollgate_like buffer=64k flush=1s;")
-$(nginx_tls_server "$NGINX_NOLOG_PORT" "access_log off;")
+$(printf '%s\n' "$@")
 }
-EOF
-nginx -c "$work/nginx.conf" -t >/dev/null 2>&1 || die "nginx config invalid: $(nginx -c "$work/nginx.conf" -t 2>&1 | tail -n 2)"
-nginx -c "$work/nginx.conf"
-NGINX_STARTED=1
+CONF
+}
+
+# The backend is an nginx instance of its own, as a terminator's backend is in a real deployment.
+# Beside it runs the earlier set-up's terminator (reference row): in the backend's own worker processes.
+nginx_conf backend "  server {
+    listen $HOST:$BACKEND_PORT;
+    root $work/www;
+  }" "$(nginx_tls_server "$NGINX_SHARED_PORT" "access_log $work/nginx-shared-access.log tollgate_like buffer=64k flush=1s;")" >"$work/backend.conf"
+# The reference terminators: a process of their own (as Tollgate is), logged (the target's) and unlogged.
+nginx_conf terminator "$(nginx_tls_server "$NGINX_TLS_PORT" "access_log $work/nginx-access.log tollgate_like buffer=64k flush=1s;")" \
+  "$(nginx_tls_server "$NGINX_NOLOG_PORT" "access_log off;")" >"$work/terminator.conf"
+for conf in backend terminator; do
+  nginx -c "$work/$conf.conf" -t >/dev/null 2>&1 || die "nginx $conf config invalid: $(nginx -c "$work/$conf.conf" -t 2>&1 | tail -n 2)"
+  nginx -c "$work/$conf.conf"
+  NGINX_STARTED+=" $conf"
+done
 
 # ---- Tollgate: one terminating listener to the same backend ----------------------------------
 cat >"$work/tollgate.yaml" <<EOF
@@ -157,7 +173,7 @@ grep -q "tollgate ready" "$work/tollgate.log" || die "Tollgate did not start: $(
 engine="$(grep -o 'TLS engine [a-z]*' "$work/tollgate.log" | head -n 1 | cut -d' ' -f3)"
 transport="$(grep -o 'transport=[a-z]*' "$work/tollgate.log" | head -n 1 | cut -d= -f2)"
 
-for port in "$NGINX_TLS_PORT" "$NGINX_NOLOG_PORT" "$TG_TLS_PORT"; do
+for port in "$NGINX_TLS_PORT" "$NGINX_NOLOG_PORT" "$NGINX_SHARED_PORT" "$TG_TLS_PORT"; do
   curl -sS -k --max-time 10 -o /dev/null "https://$HOST:$port/small.html" || die "no answer on $port"
 done
 
@@ -177,7 +193,7 @@ wrk_rate() {
 # The JVM compiles its hot paths during the first tens of seconds; nginx needs no warm-up beyond
 # filling its caches, so it gets a short one.
 log "warm-up: ${WARMUP_SECONDS}s of each kind against Tollgate, 5s against each nginx"
-for port in "$NGINX_TLS_PORT" "$NGINX_NOLOG_PORT" "$TG_TLS_PORT"; do
+for port in "$NGINX_TLS_PORT" "$NGINX_NOLOG_PORT" "$NGINX_SHARED_PORT" "$TG_TLS_PORT"; do
   secs=5
   [[ $port == "$TG_TLS_PORT" ]] && secs=$WARMUP_SECONDS
   wrk_rate "$port" "$secs" "$HANDSHAKE_CONNS" -H 'Connection: close' >/dev/null
@@ -187,7 +203,7 @@ done
 # Interleaved rounds: the machine's speed drifts over minutes (other tenants on the host), so each
 # round measures every terminator back to back, the order alternates from round to round (so that
 # neither side always goes first), and the rates are averaged over the rounds.
-sum_hs_nginx=0 sum_hs_tg=0 sum_ka_nginx=0 sum_ka_nolog=0 sum_ka_tg=0 rounds_text=""
+sum_hs_nginx=0 sum_hs_tg=0 sum_ka_nginx=0 sum_ka_nolog=0 sum_ka_shared=0 sum_ka_tg=0 rounds_text=""
 for round in $(seq "$ROUNDS"); do
   log "round $round/$ROUNDS: new handshakes/s (Connection: close, ${SECONDS_MEASURED}s, $HANDSHAKE_CONNS conns)"
   if ((round % 2)); then
@@ -202,18 +218,20 @@ for round in $(seq "$ROUNDS"); do
     ka_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
     ka_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
     ka_nolog="$(wrk_rate "$NGINX_NOLOG_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    ka_shared="$(wrk_rate "$NGINX_SHARED_PORT" "$SECONDS_MEASURED" "$CONNS")"
   else
+    ka_shared="$(wrk_rate "$NGINX_SHARED_PORT" "$SECONDS_MEASURED" "$CONNS")"
     ka_nolog="$(wrk_rate "$NGINX_NOLOG_PORT" "$SECONDS_MEASURED" "$CONNS")"
     ka_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
     ka_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
   fi
   sum_hs_nginx=$((sum_hs_nginx + hs_nginx)) sum_hs_tg=$((sum_hs_tg + hs_tg))
-  sum_ka_nginx=$((sum_ka_nginx + ka_nginx)) sum_ka_tg=$((sum_ka_tg + ka_tg)) sum_ka_nolog=$((sum_ka_nolog + ka_nolog))
-  rounds_text+="round $round: handshakes $hs_tg vs $hs_nginx; kept-alive $ka_tg vs $ka_nginx (unlogged nginx $ka_nolog)"$'\n'
-  log "round $round: handshakes Tollgate $hs_tg / nginx $hs_nginx; kept-alive Tollgate $ka_tg / nginx $ka_nginx / unlogged nginx $ka_nolog"
+  sum_ka_nginx=$((sum_ka_nginx + ka_nginx)) sum_ka_tg=$((sum_ka_tg + ka_tg)) sum_ka_nolog=$((sum_ka_nolog + ka_nolog)) sum_ka_shared=$((sum_ka_shared + ka_shared))
+  rounds_text+="round $round: handshakes $hs_tg vs $hs_nginx; kept-alive $ka_tg vs $ka_nginx (unlogged nginx $ka_nolog, nginx in the backend's processes $ka_shared)"$'\n'
+  log "round $round: handshakes Tollgate $hs_tg / nginx $hs_nginx; kept-alive Tollgate $ka_tg / nginx $ka_nginx / unlogged nginx $ka_nolog / nginx in the backend's processes $ka_shared"
 done
 tg_hs=$((sum_hs_tg / ROUNDS)) nginx_hs=$((sum_hs_nginx / ROUNDS))
-tg_ka=$((sum_ka_tg / ROUNDS)) nginx_ka=$((sum_ka_nginx / ROUNDS)) nolog_ka=$((sum_ka_nolog / ROUNDS))
+tg_ka=$((sum_ka_tg / ROUNDS)) nginx_ka=$((sum_ka_nginx / ROUNDS)) nolog_ka=$((sum_ka_nolog / ROUNDS)) shared_ka=$((sum_ka_shared / ROUNDS))
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r + 0 >= t) ? "PASS" : "FAIL" }'; }
@@ -225,6 +243,7 @@ ka_ratio="$(ratio "$tg_ka" "$nginx_ka")"
   echo "| New TLS handshakes/s (wrk -c$HANDSHAKE_CONNS, Connection: close; mean of $ROUNDS × ${SECONDS_MEASURED}s) | $tg_hs | $nginx_hs | $hs_ratio | ≥ 0.7 | $(verdict "$hs_ratio" 0.7) |"
   echo "| Kept-alive HTTPS requests/s (wrk -c$CONNS, 1 KiB; mean of $ROUNDS × ${SECONDS_MEASURED}s; both log each request) | $tg_ka | $nginx_ka | $ka_ratio | ≥ 0.9 | $(verdict "$ka_ratio" 0.9) |"
   echo "| Kept-alive, against nginx with \`access_log off\` (reference, no target) | $tg_ka | $nolog_ka | $(ratio "$tg_ka" "$nolog_ka") | – | – |"
+  echo "| Kept-alive, against nginx terminating in the backend's own worker processes (reference, no target) | $tg_ka | $shared_ka | $(ratio "$tg_ka" "$shared_ka") | – | – |"
   echo
   printf '%s' "$rounds_text"
   echo
