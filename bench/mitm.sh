@@ -19,7 +19,7 @@ WARMUP_MITMPROXY="${BENCH_MITM_WARMUP_MITMPROXY:-3}" # Python: nothing to warm u
 CONCURRENCY="${BENCH_MITM_CONCURRENCY:-16}"
 IDLE_COUNT="${BENCH_MITM_IDLE_COUNT:-1000}"
 MINT_COUNT="${BENCH_MITM_MINT_COUNT:-1000}"
-TOLLGATE_JAVA_OPTS="${BENCH_TOLLGATE_JAVA_OPTS:--Xms256m -Xmx1g -XX:+UseG1GC}"
+TOLLGATE_JAVA_OPTS="${BENCH_TOLLGATE_JAVA_OPTS:--Xms256m -Xmx1g -XX:+UseParallelGC}"
 read -ra tg_java_opts <<<"$TOLLGATE_JAVA_OPTS"
 TOLLGATE_JAVA="${BENCH_TOLLGATE_JAVA:-java}" # e.g. /usr/lib/jvm/temurin-25-jdk-amd64/bin/java
 CLIENT_JAVA="${BENCH_CLIENT_JAVA:-java}"     # the load client's JVM (its TLS costs CPU on the same cores)
