@@ -89,6 +89,15 @@ public class ConnectBench {
     return loopback(p);
   }
 
+  /** The proxy address, for the modes that cannot run "direct". */
+  static InetSocketAddress requiredProxy(Map<String, String> opt, String mode) throws IOException {
+    InetSocketAddress proxy = proxy(opt);
+    if (proxy == null) {
+      throw new IllegalArgumentException(mode + " needs a proxy");
+    }
+    return proxy;
+  }
+
   static InetSocketAddress loopback(String hostPort) throws IOException {
     int colon = hostPort.lastIndexOf(':');
     InetAddress a = InetAddress.getByName(hostPort.substring(0, colon));

@@ -18,10 +18,7 @@ final class ConnectIdle {
   private ConnectIdle() {}
 
   static void run(Map<String, String> opt) throws Exception {
-    InetSocketAddress proxy = ConnectBench.proxy(opt);
-    if (proxy == null) {
-      throw new IllegalArgumentException("idle needs a proxy");
-    }
+    InetSocketAddress proxy = ConnectBench.requiredProxy(opt, "idle");
     InetSocketAddress target = ConnectBench.target(opt);
     int count = ConnectBench.intOpt(opt, "count", 5000);
     int warmupCount = ConnectBench.intOpt(opt, "warmup-count", 500);

@@ -18,10 +18,7 @@ final class ConnectRate {
   private ConnectRate() {}
 
   static void run(Map<String, String> opt) throws Exception {
-    InetSocketAddress proxy = ConnectBench.proxy(opt);
-    if (proxy == null) {
-      throw new IllegalArgumentException("rate needs a proxy");
-    }
+    InetSocketAddress proxy = ConnectBench.requiredProxy(opt, "rate");
     InetSocketAddress target = ConnectBench.target(opt);
     int concurrency = ConnectBench.intOpt(opt, "concurrency", 32);
     int seconds = ConnectBench.intOpt(opt, "seconds", 10);
