@@ -227,8 +227,22 @@ class ConnectTest {
       HttpResponse<String> deleted = send(HttpRequest.newBuilder(controlUri("/v1/tunnels/" + mine.getString("id"))).header("authorization", "Bearer " + node.controlToken()).DELETE().build());
       assertEquals(200, deleted.statusCode());
       assertTrue(raw.closedByPeer(), "the killed tunnel closes");
+      // The client's side closes first; the registry lets the tunnel go once its upstream side has closed too.
+      assertTrue(untilUnlisted(mine.getString("id")), "the killed tunnel leaves the listing");
       assertEquals(404, send(HttpRequest.newBuilder(controlUri("/v1/tunnels/" + mine.getString("id"))).header("authorization", "Bearer " + node.controlToken()).DELETE().build()).statusCode());
     }
+  }
+
+  /** Whether the tunnel {@code id} is gone from {@code /v1/tunnels} within 10 s. */
+  private static boolean untilUnlisted(String id) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      if (!get("/v1/tunnels").contains("\"" + id + "\"")) {
+        return true;
+      }
+      Thread.sleep(20);
+    }
+    return false;
   }
 
   @Test
