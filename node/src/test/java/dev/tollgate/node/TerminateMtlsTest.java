@@ -39,6 +39,7 @@ class TerminateMtlsTest {
   static TestPki.Ca serverCa;
   static TestPki.Pem alice;
   static TestPki.Pem mallory;
+  static TestPki.Pem bob;
   static Path dir;
 
   @BeforeAll
@@ -52,6 +53,7 @@ class TerminateMtlsTest {
     serverCa.server("svc.example.test", "svc.example.test").write(certs, "svc");
     Files.writeString(certs.resolve("client-ca.pem"), clientCa.certPem());
     alice = clientCa.client("CN=alice,O=Example\\, Inc.", List.of("alice.clients.test"), List.of("spiffe://test/alice"));
+    bob = clientCa.client("CN=bob,O=Example", List.of(), List.of());
     mallory = TestPki.ca("Rogue CA").client("CN=alice", List.of("alice.clients.test"), List.of());
     String backend = "http://127.0.0.1:" + origin.httpPort();
     JsonArray listeners = new JsonArray()
@@ -263,6 +265,64 @@ class TerminateMtlsTest {
       assertTrue(result.equals("refused") || result.isEmpty(), "nothing relayed: " + result);
     } finally {
       Await.result(c.close());
+    }
+  }
+
+  /** Opens a tunnel-service connection and sends {@code text}: what comes back before the close (or until {@code text}'s length arrived). */
+  private static String tunnelExchange(NetClient c, String text) {
+    Promise<String> answer = Promise.promise();
+    Buffer got = Buffer.buffer();
+    c.connect(node.terminatePort("svc"), "127.0.0.1", "svc.example.test").onComplete(ar -> {
+      if (ar.failed()) {
+        answer.tryComplete("connect failed: " + ar.cause());
+        return;
+      }
+      NetSocket s = ar.result();
+      s.handler(b -> {
+        got.appendBuffer(b);
+        if (got.length() >= text.length()) {
+          answer.tryComplete(got.toString());
+        }
+      });
+      s.closeHandler(v -> answer.tryComplete(got.toString()));
+      s.write(text);
+    });
+    return Await.result(answer.future());
+  }
+
+  @Test
+  void tunnelServiceTunnelsCountAgainstTheCertificateHoldersOwnLimits() throws Exception {
+    Control control = new Control(node);
+    NetClient a = tlsClient(alice);
+    NetClient b = tlsClient(bob);
+    try {
+      JsonObject policy = new JsonObject()
+          .put("auth", new JsonObject().put("certificateUsers", new JsonArray().add("alice")))
+          .put("limits", new JsonObject()
+              .put("default", new JsonObject().put("maxTunnels", 5))
+              .put("users", new JsonObject().put("alice", new JsonObject().put("maxTunnels", 1))));
+      Control.Reply pushed = control.put("/v1/policy", policy);
+      assertEquals(200, pushed.status(), pushed.body().encode());
+      NetSocket first = Await.result(a.connect(node.terminatePort("svc"), "127.0.0.1", "svc.example.test"));
+      assertEquals("one", exchange(first, "one", 3));
+      JsonObject listed = control.get("/v1/tunnels").body();
+      assertEquals("alice", listed.getJsonArray("tunnels").getJsonObject(0).getString("user"), listed.encode());
+      assertEquals("", tunnelExchange(a, "two"), "alice's second tunnel is over her maxTunnels: closed without a byte relayed");
+      ClusterTest.awaitQuietly(
+          () -> Files.readAllLines(dir.resolve("node/access.log")).stream()
+              .anyMatch(l -> l.contains("\"status\":429") && l.contains("\"user\":\"alice\"") && l.contains("\"method\":\"CONNECT\"")),
+          "the refusal's access-log line, naming alice");
+      assertEquals("three", tunnelExchange(b, "three"), "bob has an allowance of his own");
+      Await.result(b.close());
+      Await.result(first.close());
+      ClusterTest.await(() -> node.registry().size() == 0, "the tunnels leave the registry");
+      assertEquals("four", tunnelExchange(a, "four"), "alice's slot is back once her tunnel closed");
+      Await.result(a.close());
+      ClusterTest.await(() -> node.registry().size() == 0, "the last tunnel leaves the registry");
+    } finally {
+      control.put("/v1/policy", new JsonObject());
+      Await.result(a.close());
+      Await.result(b.close());
     }
   }
 }

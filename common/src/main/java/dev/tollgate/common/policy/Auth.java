@@ -23,12 +23,16 @@ import java.util.regex.Pattern;
  * @param htpasswd path of an htpasswd file holding the users instead, or {@code null}; kept as
  *     written, read elsewhere
  * @param groups group name → member user names, in document order
+ * @param certificateUsers names of users who come from verified client certificates (a tunnel
+ *     service counts its clients as {@link ClientCertificate#userName}) rather than from a login:
+ *     they may be named in groups, limits and quotas, and can never log in with a password
  */
-public record Auth(boolean required, String realm, Map<String, String> users, String htpasswd, Map<String, List<String>> groups) {
+public record Auth(
+    boolean required, String realm, Map<String, String> users, String htpasswd, Map<String, List<String>> groups, List<String> certificateUsers) {
 
   public static final String DEFAULT_REALM = "Tollgate";
 
-  private static final Set<String> KEYS = Set.of("required", "realm", "users", "htpasswd", "groups");
+  private static final Set<String> KEYS = Set.of("required", "realm", "users", "htpasswd", "groups", "certificateUsers");
   private static final Pattern BCRYPT = Pattern.compile("^\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}$");
   /** The realm goes into a quoted header value: no quotes, backslashes or control characters. */
   private static final Pattern REALM = Pattern.compile("[\\x20-\\x7e&&[^\"\\\\]]{1,64}");
@@ -42,20 +46,26 @@ public record Auth(boolean required, String realm, Map<String, String> users, St
     Map<String, List<String>> g = new LinkedHashMap<>();
     groups.forEach((name, members) -> g.put(name, List.copyOf(members)));
     groups = Collections.unmodifiableMap(g);
+    certificateUsers = List.copyOf(certificateUsers);
     users.forEach(Auth::checkHash);
+  }
+
+  /** Without certificate users. */
+  public Auth(boolean required, String realm, Map<String, String> users, String htpasswd, Map<String, List<String>> groups) {
+    this(required, realm, users, htpasswd, groups, List.of());
   }
 
   /** No authentication: no users, no groups. */
   public static Auth none() {
-    return new Auth(false, DEFAULT_REALM, Map.of(), null, Map.of());
+    return new Auth(false, DEFAULT_REALM, Map.of(), null, Map.of(), List.of());
   }
 
   /**
-   * Whether {@code name} may be a user: listed in {@link #users()}, or, with an htpasswd file
-   * (not read here), any name, since the file is the authority.
+   * Whether {@code name} may be a user: listed in {@link #users()} or {@link #certificateUsers()},
+   * or, with an htpasswd file (not read here), any name, since the file is the authority.
    */
   public boolean mayBeUser(String name) {
-    return htpasswd != null || users.containsKey(name);
+    return htpasswd != null || users.containsKey(name) || certificateUsers.contains(name);
   }
 
   /** The groups {@code user} is a member of, in document order; empty for {@code null}. */
@@ -83,6 +93,9 @@ public record Auth(boolean required, String realm, Map<String, String> users, St
       groups.forEach((name, members) -> g.put(name, new JsonArray(members)));
       o.put("groups", g);
     }
+    if (!certificateUsers.isEmpty()) {
+      o.put("certificateUsers", new JsonArray(certificateUsers));
+    }
     return o;
   }
 
@@ -90,7 +103,7 @@ public record Auth(boolean required, String realm, Map<String, String> users, St
   @Override
   public String toString() {
     return "Auth[required=" + required + ", realm=" + realm + ", users=" + users.keySet()
-        + ", htpasswd=" + htpasswd + ", groups=" + groups + "]";
+        + ", htpasswd=" + htpasswd + ", groups=" + groups + ", certificateUsers=" + certificateUsers + "]";
   }
 
   /** Reads the {@code auth} section ({@code null} when absent). */
@@ -122,12 +135,13 @@ public record Auth(boolean required, String realm, Map<String, String> users, St
         throw new PolicyException("auth.htpasswd", "give users either inline (auth.users) or in an htpasswd file, not both");
       }
     }
-    Auth auth = new Auth(required, realm, users, htpasswd, Map.of());
+    List<String> certificateUsers = readCertificateUsers(o);
+    Auth auth = new Auth(required, realm, users, htpasswd, Map.of(), certificateUsers);
     Map<String, List<String>> groups = readGroups(o.getValue("groups"), auth);
     if (required && users.isEmpty() && htpasswd == null) {
       throw new PolicyException("auth.required", "no one could log in: list auth.users or give auth.htpasswd");
     }
-    return new Auth(required, realm, users, htpasswd, groups);
+    return new Auth(required, realm, users, htpasswd, groups, certificateUsers);
   }
 
   private static Map<String, List<String>> readGroups(Object value, Auth auth) {
@@ -144,13 +158,33 @@ public record Auth(boolean required, String realm, Map<String, String> users, St
       List<String> members = Json.list(g, name, "auth.groups", (v, p) -> {
         String member = Json.string(v, p);
         if (!auth.mayBeUser(member)) {
-          throw new PolicyException(p, "unknown user " + Json.describe(member) + "; users are listed in auth.users");
+          throw new PolicyException(p, "unknown user " + Json.describe(member) + "; users are listed in auth.users or auth.certificateUsers");
         }
         return member;
       });
       groups.put(name, members);
     }
     return groups;
+  }
+
+  /**
+   * A certificate's user name is its CN (or its whole subject): any printable text, spaces and
+   * commas included, up to 256 characters; each listed once.
+   */
+  private static List<String> readCertificateUsers(JsonObject o) {
+    List<String> names = Json.list(o, "certificateUsers", "auth", (v, p) -> {
+      String name = Json.string(v, p);
+      if (name.isEmpty() || name.length() > 256 || !name.chars().allMatch(c -> c >= 0x20 && c != 0x7f)) {
+        throw new PolicyException(p, "use 1-256 printable characters (a certificate's CN, or its subject when it has none)");
+      }
+      return name;
+    });
+    for (int i = 0; i < names.size(); i++) {
+      if (names.indexOf(names.get(i)) != i) {
+        throw new PolicyException("auth.certificateUsers[" + i + "]", Json.describe(names.get(i)) + " is listed twice");
+      }
+    }
+    return names;
   }
 
   private static void checkUserName(String name, String path) {

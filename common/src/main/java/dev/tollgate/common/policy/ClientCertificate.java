@@ -81,6 +81,15 @@ public record ClientCertificate(
     return new ClientCertificate(subject, commonNames(subject), dns, uris, emails, addresses);
   }
 
+  /**
+   * The user this certificate's holder is counted as for per-user limits and quotas: the subject's
+   * most specific common name (the first in RFC 4514 order), or the whole subject in RFC 4514 form
+   * when it has no CN.
+   */
+  public String userName() {
+    return commonNames.isEmpty() ? subject.getName(X500Principal.RFC2253) : commonNames.get(commonNames.size() - 1);
+  }
+
   private static List<String> commonNames(X500Principal subject) {
     List<String> out = new ArrayList<>(1);
     try {

@@ -129,7 +129,7 @@ final class Json {
     for (String name : o.fieldNames()) {
       String p = at(path, name);
       if (!known.test(name)) {
-        throw new PolicyException(p, "unknown " + what + "; " + what + "s are listed in auth." + what + "s");
+        throw new PolicyException(p, "unknown " + what + "; " + what + "s are listed in auth." + what + "s" + ("user".equals(what) ? " or auth.certificateUsers" : ""));
       }
       out.put(name, item.apply(object(o.getValue(name), p), p));
     }

@@ -118,7 +118,7 @@ public final class Policy {
    * the document keeps naming the file). Each hash is checked as inline users are.
    */
   public Policy withHtpasswdUsers(Map<String, String> users) {
-    Auth withUsers = new Auth(auth.required(), auth.realm(), users, auth.htpasswd(), auth.groups());
+    Auth withUsers = new Auth(auth.required(), auth.realm(), users, auth.htpasswd(), auth.groups(), auth.certificateUsers());
     return new Policy(
         version, withUsers, rules, defaultAction, allowPrivate, limits, timeouts, enforceOnOpenTunnels, quotas, rewrite, index, groupsByUser);
   }

@@ -195,7 +195,7 @@ public record Rule(
   private static String user(Object value, String path, Auth auth) {
     String name = Json.string(value, path);
     if (!auth.mayBeUser(name)) {
-      throw new PolicyException(path, "unknown user " + Json.describe(name) + "; users are listed in auth.users");
+      throw new PolicyException(path, "unknown user " + Json.describe(name) + "; users are listed in auth.users or auth.certificateUsers");
     }
     return name;
   }

@@ -80,6 +80,13 @@ class ListenerRulesTest {
   }
 
   @Test
+  void aCertificateHolderIsCountedByItsCommonNameOrElseItsSubject() {
+    assertEquals("alice", ALICE.userName());
+    ClientCertificate noCn = new ClientCertificate(new X500Principal("UID=svc-7,O=Example"), List.of(), List.of(), List.of(), List.of(), List.of());
+    assertEquals("UID=svc-7,O=Example", noCn.userName());
+  }
+
+  @Test
   void proxyRequestsNeverSeeListenerRules() {
     // auth.required still answers first on the proxy, and the listener rules above the proxy rule are skipped.
     assertEquals(Verdict.AUTH_REQUIRED, PolicyEngine.decide(new PolicyRequest("GET", "admin.example.com", 443, null), POLICY).action());

@@ -77,6 +77,11 @@ class PolicyValidationTest {
           {"auth": {"realm": ""}}                                                                   | auth.realm            | 1-64
           {"auth": {"password": "x"}}                                                               | auth.password         | unknown key
           {"auth": "alice"}                                                                         | auth                  | expected an object
+          {"auth": {"certificateUsers": "svc"}}                                                     | auth.certificateUsers | expected a list
+          {"auth": {"certificateUsers": ["svc", ""]}}                                               | auth.certificateUsers[1] | 1-256 printable
+          {"auth": {"certificateUsers": ["svc", "batch", "svc"]}}                                   | auth.certificateUsers[2] | 'svc' is listed twice
+          {"auth": {"certificateUsers": [7]}}                                                       | auth.certificateUsers[0] | expected a string
+          {"auth": {"certificateUsers": ["svc"]}, "limits": {"users": {"svd": {"maxTunnels": 1}}}}  | limits.users.svd      | auth.users or auth.certificateUsers
           # limits
           {"auth": {"users": {"bob": "HASH"}}, "limits": {"users": {"bob": {"maxTunnels": -1}}}}    | limits.users.bob.maxTunnels | between 0 and
           {"auth": {"users": {"bob": "HASH"}}, "limits": {"users": {"bob": {"maxTunnels": "ten"}}}} | limits.users.bob.maxTunnels | whole number
@@ -128,6 +133,21 @@ class PolicyValidationTest {
             PolicyException.class,
             () -> new Auth(false, "r", java.util.Map.of("alice", "hunter2"), null, java.util.Map.of()));
     assertEquals("auth.users.alice", e.path());
+  }
+
+  @Test
+  void certificateUsersMayHaveLimitsQuotasAndGroupsButNoPassword() {
+    Policy p =
+        Fixtures.policy(
+            """
+            {"auth": {"users": {"alice": "HASH"}, "certificateUsers": ["billing batch, EU", "alice"], "groups": {"batch": ["billing batch, EU"]}},
+             "limits": {"users": {"billing batch, EU": {"maxTunnels": 2}}, "groups": {"batch": {"bytesPerSecond": 1000}}}}
+            """);
+    assertEquals(2, p.limitsFor("billing batch, EU").maxTunnels());
+    assertEquals(1000, p.limitsFor("billing batch, EU").bytesPerSecond());
+    assertEquals(java.util.List.of("batch"), p.groupsOf("billing batch, EU"));
+    assertFalse(p.auth().users().containsKey("billing batch, EU"), "no password: it can never log in");
+    assertEquals(p.auth(), Policy.fromJson(p.toJson()).auth(), "the document form keeps them");
   }
 
   @Test

@@ -12,6 +12,7 @@ import dev.tollgate.common.policy.Limits;
 import dev.tollgate.common.policy.Policy;
 import dev.tollgate.common.policy.PolicyEngine;
 import dev.tollgate.common.policy.PolicyRequest;
+import dev.tollgate.common.quota.Denial;
 import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.ingress.log.AccessRecord;
 import dev.tollgate.tunnel.Dialer;
@@ -34,11 +35,15 @@ import org.slf4j.LoggerFactory;
 /**
  * A {@code tunnelService} connection: TLS is up and the client's certificate verified (the
  * listener requires one); the policy's rules for this listener decide it as a {@code CONNECT} to
- * the backend (a denied client is logged with 403 and its connection closed); then the stream is relayed to the one backend — over TLS when it is
- * {@code https://}, verified like any upstream. It is a tunnel like a CONNECT one: registered,
- * counted against the node's tunnel cap, the memory guard, the per-address connection cap and the
- * anonymous user's limits, swept
- * for idle and lifetime timeouts, and logged as a {@code CONNECT} line when it ends.
+ * the backend (a denied client is logged with 403 and its connection closed); then the stream is
+ * relayed to the one backend — over TLS when it is {@code https://}, verified like any upstream.
+ *
+ * <p>It is a tunnel like a CONNECT one: registered and listed with its user (the certificate's
+ * {@link ClientCertificate#userName}), counted against the node's tunnel cap, the memory guard,
+ * the per-address connection cap, and that user's limits and quotas (one request against the
+ * rate, one tunnel against {@code maxTunnels}, its bytes against the bandwidth and the volume
+ * quotas, its time against the tunnel-time quota), swept for idle and lifetime timeouts, and
+ * logged as a {@code CONNECT} line when it ends.
  */
 final class TunnelService implements Handler<NetSocket> {
   private static final Logger LOG = LoggerFactory.getLogger(TunnelService.class);
@@ -94,6 +99,8 @@ final class TunnelService implements Handler<NetSocket> {
         PolicyEngine.decide(
             PolicyRequest.terminating("CONNECT", config.backend().host(), config.backend().port(), config.name(), certificate), policy.get());
     record.decision(decision);
+    String user = certificate == null ? null : certificate.userName();
+    record.user(user);
     if (!decision.allowed()) {
       refuse(socket, record, ProxyFailure.denied(decision.reason()));
       return;
@@ -109,16 +116,18 @@ final class TunnelService implements Handler<NetSocket> {
       refuse(socket, record, ProxyFailure.unavailable(capacity.full() ? "node full: " + capacity.maxTunnels() + " tunnels open" : "node short of memory", 1));
       return;
     }
-    Limits limits = policy.get().limitsFor(null);
+    Policy p = policy.get();
+    Limits limits = p.limitsFor(user);
     long now = System.nanoTime();
-    if (!limiter.acquireTunnel(null, limits, now)) {
+    ProxyFailure limited = limited(p, user, limits, now);
+    if (limited != null) {
       capacity.closed(ip);
-      refuse(socket, record, ProxyFailure.limited("tunnel limit reached: " + limits.maxTunnels() + " open", 1));
+      refuse(socket, record, limited);
       return;
     }
     // Called once: when the tunnel ends, or when it never opened.
-    TunnelOwner owner = new TunnelOwner(null, limiter.bytes(null, limits, now), () -> {
-      limiter.releaseTunnel(null);
+    TunnelOwner owner = new TunnelOwner(user, limiter.bytes(user, limits, now), () -> {
+      limiter.releaseTunnel(user);
       capacity.closed(ip);
     }, false);
     var context = Vertx.currentContext();
@@ -142,6 +151,25 @@ final class TunnelService implements Handler<NetSocket> {
           owner.release().run();
           refuse(socket, record, e instanceof ProxyFailure pf ? pf : ProxyFailure.upstream(String.valueOf(e.getMessage()), e));
         });
+  }
+
+  /**
+   * What the user's limits say against one more tunnel, as for a CONNECT: the request rate, the
+   * quotas, then {@code maxTunnels} (a slot is taken when all pass); null when it may open.
+   */
+  private ProxyFailure limited(Policy p, String user, Limits limits, long now) {
+    long waitNanos = limiter.request(user, limits, now);
+    if (waitNanos > 0) {
+      return ProxyFailure.limited("request rate limit: " + limits.requestsPerSecond() + "/s", (waitNanos + 999_999_999L) / 1_000_000_000L);
+    }
+    Denial quota = limiter.quotas().check(UserLimiter.key(user), p.quotaFor(user), false);
+    if (quota != null) {
+      return ProxyFailure.limited(quota.reason(), quota.retryAfterSeconds());
+    }
+    if (!limiter.acquireTunnel(user, limits, now)) {
+      return ProxyFailure.limited("tunnel limit reached: " + limits.maxTunnels() + " open", 1);
+    }
+    return null;
   }
 
   /** The verified leaf the listener required, or null when it cannot be read. */
