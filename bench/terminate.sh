@@ -190,6 +190,32 @@ wrk_rate() {
   awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$out"
 }
 
+# cpu_ticks PID...: user + system CPU ticks the processes have used so far (all their threads)
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    [[ -r /proc/$pid/stat ]] || continue
+    total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+CLK_TCK="$(getconf CLK_TCK)"
+nginx_terminator_pids() {
+  local master
+  master="$(cat "$work/terminator.pid")"
+  echo "$master" $(pgrep -P "$master")
+}
+# cpu_rate PORT SECONDS CONNS [extra wrk args...] -> "RATE CPU_US_PER_REQUEST": the terminator's own CPU (Tollgate's JVM, or the
+# reference nginx instance's master and workers) per request, user and system time together
+cpu_rate() {
+  local port=$1 secs=$2 pids before after rate
+  if [[ $port == "$TG_TLS_PORT" ]]; then pids="$TG_PID"; else pids="$(nginx_terminator_pids)"; fi
+  before="$(cpu_ticks $pids)"
+  rate="$(wrk_rate "$@")"
+  after="$(cpu_ticks $pids)"
+  awk -v r="$rate" -v s="$secs" -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN { printf "%d %.1f", r, (r > 0 ? t / hz * 1e6 / (r * s) : 0) }'
+}
+
 # The JVM compiles its hot paths during the first tens of seconds; nginx needs no warm-up beyond
 # filling its caches, so it gets a short one.
 log "warm-up: ${WARMUP_SECONDS}s of each kind against Tollgate, 5s against each nginx"
@@ -204,35 +230,39 @@ done
 # round measures every terminator back to back, the order alternates from round to round (so that
 # neither side always goes first), and the rates are averaged over the rounds.
 sum_hs_nginx=0 sum_hs_tg=0 sum_ka_nginx=0 sum_ka_nolog=0 sum_ka_shared=0 sum_ka_tg=0 rounds_text=""
+cpus_hs_tg="" cpus_hs_nginx="" cpus_ka_tg="" cpus_ka_nginx=""
 for round in $(seq "$ROUNDS"); do
   log "round $round/$ROUNDS: new handshakes/s (Connection: close, ${SECONDS_MEASURED}s, $HANDSHAKE_CONNS conns)"
   if ((round % 2)); then
-    hs_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
-    hs_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+    read -r hs_nginx cpu_hs_nginx <<<"$(cpu_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+    read -r hs_tg cpu_hs_tg <<<"$(cpu_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
   else
-    hs_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
-    hs_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+    read -r hs_tg cpu_hs_tg <<<"$(cpu_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
+    read -r hs_nginx cpu_hs_nginx <<<"$(cpu_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$HANDSHAKE_CONNS" -H 'Connection: close')"
   fi
   log "round $round/$ROUNDS: kept-alive requests/s (${SECONDS_MEASURED}s, $CONNS conns)"
   if ((round % 2)); then
-    ka_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
-    ka_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    read -r ka_nginx cpu_ka_nginx <<<"$(cpu_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    read -r ka_tg cpu_ka_tg <<<"$(cpu_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
     ka_nolog="$(wrk_rate "$NGINX_NOLOG_PORT" "$SECONDS_MEASURED" "$CONNS")"
     ka_shared="$(wrk_rate "$NGINX_SHARED_PORT" "$SECONDS_MEASURED" "$CONNS")"
   else
     ka_shared="$(wrk_rate "$NGINX_SHARED_PORT" "$SECONDS_MEASURED" "$CONNS")"
     ka_nolog="$(wrk_rate "$NGINX_NOLOG_PORT" "$SECONDS_MEASURED" "$CONNS")"
-    ka_tg="$(wrk_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
-    ka_nginx="$(wrk_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    read -r ka_tg cpu_ka_tg <<<"$(cpu_rate "$TG_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
+    read -r ka_nginx cpu_ka_nginx <<<"$(cpu_rate "$NGINX_TLS_PORT" "$SECONDS_MEASURED" "$CONNS")"
   fi
   sum_hs_nginx=$((sum_hs_nginx + hs_nginx)) sum_hs_tg=$((sum_hs_tg + hs_tg))
   sum_ka_nginx=$((sum_ka_nginx + ka_nginx)) sum_ka_tg=$((sum_ka_tg + ka_tg)) sum_ka_nolog=$((sum_ka_nolog + ka_nolog)) sum_ka_shared=$((sum_ka_shared + ka_shared))
-  rounds_text+="round $round: handshakes $hs_tg vs $hs_nginx; kept-alive $ka_tg vs $ka_nginx (unlogged nginx $ka_nolog, nginx in the backend's processes $ka_shared)"$'\n'
+  cpus_hs_tg+=" $cpu_hs_tg" cpus_hs_nginx+=" $cpu_hs_nginx" cpus_ka_tg+=" $cpu_ka_tg" cpus_ka_nginx+=" $cpu_ka_nginx"
+  rounds_text+="round $round: handshakes $hs_tg vs $hs_nginx; kept-alive $ka_tg vs $ka_nginx (unlogged nginx $ka_nolog, nginx in the backend's processes $ka_shared); terminator CPU µs per request: handshakes $cpu_hs_tg vs $cpu_hs_nginx, kept-alive $cpu_ka_tg vs $cpu_ka_nginx"$'\n'
   log "round $round: handshakes Tollgate $hs_tg / nginx $hs_nginx; kept-alive Tollgate $ka_tg / nginx $ka_nginx / unlogged nginx $ka_nolog / nginx in the backend's processes $ka_shared"
 done
 tg_hs=$((sum_hs_tg / ROUNDS)) nginx_hs=$((sum_hs_nginx / ROUNDS))
 tg_ka=$((sum_ka_tg / ROUNDS)) nginx_ka=$((sum_ka_nginx / ROUNDS)) nolog_ka=$((sum_ka_nolog / ROUNDS)) shared_ka=$((sum_ka_shared / ROUNDS))
 
+mean() { awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.1f", NF ? s / NF : 0 }' <<<"$1"; }
+cpu_hs_tg="$(mean "$cpus_hs_tg")" cpu_hs_nginx="$(mean "$cpus_hs_nginx")" cpu_ka_tg="$(mean "$cpus_ka_tg")" cpu_ka_nginx="$(mean "$cpus_ka_nginx")"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r + 0 >= t) ? "PASS" : "FAIL" }'; }
 hs_ratio="$(ratio "$tg_hs" "$nginx_hs")"
@@ -244,6 +274,8 @@ ka_ratio="$(ratio "$tg_ka" "$nginx_ka")"
   echo "| Kept-alive HTTPS requests/s (wrk -c$CONNS, 1 KiB; mean of $ROUNDS × ${SECONDS_MEASURED}s; both log each request) | $tg_ka | $nginx_ka | $ka_ratio | ≥ 0.9 | $(verdict "$ka_ratio" 0.9) |"
   echo "| Kept-alive, against nginx with \`access_log off\` (reference, no target) | $tg_ka | $nolog_ka | $(ratio "$tg_ka" "$nolog_ka") | – | – |"
   echo "| Kept-alive, against nginx terminating in the backend's own worker processes (reference, no target) | $tg_ka | $shared_ka | $(ratio "$tg_ka" "$shared_ka") | – | – |"
+  echo "| Terminator CPU per new handshake, µs (user + system; reference, no target) | $cpu_hs_tg | $cpu_hs_nginx | $(ratio "$cpu_hs_tg" "$cpu_hs_nginx") | – | – |"
+  echo "| Terminator CPU per kept-alive request, µs (user + system; reference, no target) | $cpu_ka_tg | $cpu_ka_nginx | $(ratio "$cpu_ka_tg" "$cpu_ka_nginx") | – | – |"
   echo
   printf '%s' "$rounds_text"
   echo

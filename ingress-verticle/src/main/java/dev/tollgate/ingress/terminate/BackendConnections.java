@@ -2,6 +2,7 @@ package dev.tollgate.ingress.terminate;
 
 import dev.tollgate.tunnel.Target;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
@@ -9,13 +10,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.vertx.core.http.impl.headers.HeadersMultiMap;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -33,9 +29,22 @@ import java.util.function.LongSupplier;
  * closes connections kept too long. Confined to its event loop.
  */
 final class BackendConnections {
-  /** Messages from a backend connection, to the exchange it serves. */
+  /** What a backend connection reads, to the exchange it serves. */
   interface Exchange {
-    void fromBackend(Connection connection, Object msg);
+    /** A final response's head (valid during the call only). */
+    void responseHead(Connection connection, BackendResponseReader.Head head);
+
+    /** Body bytes, framed for the client; the exchange owns {@code bytes}. */
+    void responseBody(Connection connection, ByteBuf bytes, int payload);
+
+    /** The response is complete; {@code reusable}: the connection may carry another request. */
+    void responseEnd(Connection connection, boolean reusable);
+
+    /** A read from the backend is over: what it gave is flushed to the client. */
+    void backendReadComplete(Connection connection);
+
+    /** The backend sent what is not an HTTP/1.x response to the request. */
+    void backendMalformed(Connection connection, String reason);
 
     /** The connection closed (or failed) while serving this exchange. */
     void backendClosed(Connection connection, Throwable cause);
@@ -46,24 +55,6 @@ final class BackendConnections {
     /** The backend sent nothing for the idle timeout while the exchange waited for it. */
     void backendSilent(Connection connection);
   }
-
-  /**
-   * Backend responses' headers are Vert.x's multi-map (Tollgate's header code works on it) without
-   * Vert.x's per-header validation: the decoder has already split the head into lines, so a value
-   * cannot smuggle a line break to the client, and the backend is the operator's.
-   */
-  private static final HttpHeadersFactory HEADERS =
-      new HttpHeadersFactory() {
-        @Override
-        public HttpHeaders newHeaders() {
-          return HeadersMultiMap.caseInsensitive();
-        }
-
-        @Override
-        public HttpHeaders newEmptyHeaders() {
-          return HeadersMultiMap.caseInsensitive();
-        }
-      };
 
   private final EventLoop loop;
   private final ChannelFactory<? extends Channel> channels;
@@ -137,12 +128,8 @@ final class BackendConnections {
         connected.accept(null, done.cause());
         return;
       }
-      c.channel.pipeline()
-          .addLast("codec", new HttpClientCodec(
-              new HttpDecoderConfig().setMaxInitialLineLength(16 * 1024).setMaxHeaderSize(64 * 1024).setMaxChunkSize(64 * 1024)
-                  .setHeadersFactory(HEADERS).setTrailersFactory(HEADERS),
-              false, false))
-          .addLast("exchange", c);
+      // Requests are encoded by Netty; responses are read as bytes by the connection's BackendResponseReader.
+      c.channel.pipeline().addLast("encoder", new BackendRequestEncoder()).addLast("exchange", c);
       open.add(c);
       startSweeping();
       connected.accept(c, null);
@@ -182,8 +169,9 @@ final class BackendConnections {
   }
 
   /** One backend connection; serves one exchange at a time. */
-  final class Connection extends ChannelInboundHandlerAdapter {
+  final class Connection extends ChannelInboundHandlerAdapter implements BackendResponseReader.Sink {
     final Target target;
+    private final BackendResponseReader reader = new BackendResponseReader();
     Channel channel;
     private Exchange exchange;
     /** Whether the exchange waits for the backend (request sent, response not complete). */
@@ -200,6 +188,11 @@ final class BackendConnections {
       exchange = e;
       reused = channel != null;
       lastActivity = System.nanoTime();
+    }
+
+    /** The exchange's request is about to be sent: its response is read from now ({@code head}: a response to HEAD). */
+    void expectResponse(boolean head) {
+      reader.expect(head);
     }
 
     /** The request is sent: from now the backend has the idle timeout to answer (and to keep answering). */
@@ -229,13 +222,58 @@ final class BackendConnections {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       lastActivity = System.nanoTime();
-      Exchange e = exchange;
-      if (e == null) {
+      if (exchange == null || !(msg instanceof ByteBuf in)) {
         ReferenceCountUtil.release(msg); // nothing asked for it: a kept connection only speaks when spoken to
         ctx.close();
         return;
       }
-      e.fromBackend(this, msg);
+      try {
+        reader.read(in, ctx.alloc(), this);
+      } catch (BackendResponseReader.Malformed e) {
+        reader.release();
+        Exchange x = exchange;
+        exchange = null;
+        ctx.close();
+        if (x != null) {
+          x.backendMalformed(this, e.getMessage());
+        }
+      } finally {
+        in.release();
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      Exchange e = exchange;
+      if (e != null) {
+        e.backendReadComplete(this);
+      }
+    }
+
+    @Override
+    public void head(BackendResponseReader.Head head) {
+      Exchange e = exchange;
+      if (e != null) {
+        e.responseHead(this, head);
+      }
+    }
+
+    @Override
+    public void body(ByteBuf bytes, int payload) {
+      Exchange e = exchange;
+      if (e != null) {
+        e.responseBody(this, bytes, payload);
+      } else {
+        bytes.release();
+      }
+    }
+
+    @Override
+    public void end(boolean reusable) {
+      Exchange e = exchange;
+      if (e != null) {
+        e.responseEnd(this, reusable);
+      }
     }
 
     @Override
@@ -256,10 +294,15 @@ final class BackendConnections {
           idle.remove(target);
         }
       }
+      reader.release();
       Exchange e = exchange;
       exchange = null;
       if (e != null) {
-        e.backendClosed(this, null);
+        if (reader.readingUntilClose()) {
+          e.responseEnd(this, false); // the close is the end of this body
+        } else {
+          e.backendClosed(this, null);
+        }
       }
     }
 

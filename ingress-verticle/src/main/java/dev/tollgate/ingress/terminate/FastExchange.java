@@ -6,35 +6,42 @@ import dev.tollgate.ingress.log.AccessLog;
 import dev.tollgate.tunnel.Dialer;
 import dev.tollgate.tunnel.HttpForwarder;
 import dev.tollgate.tunnel.Target;
-import dev.tollgate.tunnel.impl.HopByHop;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.vertx.core.MultiMap;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 
 /**
  * One request of an {@link Http1FastPath} connection carried to its backend, and the response
- * back: request body and response stream with backpressure both ways, the response head rewritten
- * for the client, a stale kept backend connection retried once, failures answered (or the client
- * connection reset once a head is out). Confined to the connection's event loop.
+ * back: request body and response stream with backpressure both ways; the response, read as
+ * bytes by the backend connection's {@link BackendResponseReader}, passed on with its head
+ * rewritten for the client, written below Vert.x's encoder, and flushed as each backend read
+ * ends; a stale kept backend connection retried once; failures answered (or the client
+ * connection cut once a head is out). Confined to the connection's event loop.
  */
 final class FastExchange implements BackendConnections.Exchange {
   /** Request bytes held while the backend connection opens before reading stops. */
   private static final int MAX_PENDING_BYTES = 64 * 1024;
 
+  private static final byte[] CRLF_BYTES = {'\r', '\n'};
+  private static final ByteBuf CRLF = Unpooled.unreleasableBuffer(Unpooled.directBuffer(2).writeBytes(CRLF_BYTES)).asReadOnly();
+  private static final ByteBuf LAST_CHUNK =
+      Unpooled.unreleasableBuffer(Unpooled.directBuffer(5).writeBytes("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).asReadOnly();
+
   private final Http1FastPath connection;
   private final ChannelHandlerContext ctx;
+  /** Where response bytes enter the client's pipeline: below Vert.x's HTTP encoder. */
+  private final ChannelHandlerContext wire;
   private final BackendConnections backends;
   private final TerminateHandler handler;
   private final AccessLog accessLog;
@@ -51,7 +58,8 @@ final class FastExchange implements BackendConnections.Exchange {
   private boolean closeClient;
   private boolean backendReusable;
   private boolean retried;
-  private boolean skipLast;
+  private boolean unflushed;
+  private BackendResponseReader.Framing framing;
   private boolean done;
   private int status;
   private long bytesUp;
@@ -72,6 +80,7 @@ final class FastExchange implements BackendConnections.Exchange {
       boolean keepAlive) {
     this.connection = connection;
     this.ctx = ctx;
+    this.wire = connection.wire();
     this.backends = backends;
     this.handler = handler;
     this.accessLog = accessLog;
@@ -125,6 +134,7 @@ final class FastExchange implements BackendConnections.Exchange {
 
   private void attach(BackendConnections.Connection c) {
     backend = c;
+    c.expectResponse(head);
     Object m;
     while ((m = pending.poll()) != null) {
       c.channel.write(m);
@@ -200,73 +210,89 @@ final class FastExchange implements BackendConnections.Exchange {
   }
 
   @Override
-  public void fromBackend(BackendConnections.Connection c, Object msg) {
+  public void responseHead(BackendConnections.Connection c, BackendResponseReader.Head response) {
     if (c != backend || done) {
-      ReferenceCountUtil.release(msg);
       return;
     }
-    if (msg instanceof HttpResponse response) {
-      int code = response.status().code();
-      if (code < 200) {
-        // 1xx: an interim answer (100, 103) is not passed on; Netty follows it with an empty last content.
-        skipLast = true;
-        ReferenceCountUtil.release(msg);
-        return;
-      }
-      respond(response);
-    } else if (msg instanceof HttpContent content) {
-      if (skipLast) {
-        skipLast = !(msg instanceof LastHttpContent);
-        content.release();
-        return;
-      }
-      bytesDown += content.content().readableBytes();
-      if (msg instanceof LastHttpContent) {
-        backend.awaitingBackend = false;
-        finish(content);
-      } else {
-        ctx.write(content, ctx.voidPromise());
-        if (!ctx.channel().isWritable()) {
-          backend.channel.config().setAutoRead(false); // before the flush, as for uploads
-          ctx.flush();
-        }
-      }
-    } else {
-      ReferenceCountUtil.release(msg);
-    }
-  }
-
-  private void respond(HttpResponse response) {
     responseStarted = true;
-    status = response.status().code();
-    MultiMap headers = (MultiMap) response.headers();
-    backendReusable = HttpUtil.isKeepAlive(response);
-    HopByHop.strip(headers);
-    headers.add(TerminateHandler.VIA_HEADER, plan.via(response.protocolVersion()));
-    if (plan.hsts() != null) {
-      headers.set(TerminateHandler.HSTS_HEADER, plan.hsts());
-    }
-    if (!head && status != 204 && status != 304 && !headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-      headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-    }
+    status = response.status;
+    framing = response.framing;
     if (!requestEnded || handler.draining()) {
       // A drain, or an answer before the request body ended: the rest of that body cannot be told from a next request.
       closeClient = true;
     }
-    if (closeClient) {
-      headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    }
-    response.setProtocolVersion(HttpVersion.HTTP_1_1);
-    ctx.write(response, ctx.voidPromise());
+    write(response.encode(ctx.alloc(), plan.via(response.http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0), plan.hsts(), closeClient));
   }
 
-  private void finish(HttpContent last) {
+  @Override
+  public void responseBody(BackendConnections.Connection c, ByteBuf bytes, int payload) {
+    if (c != backend || done) {
+      bytes.release();
+      return;
+    }
+    bytesDown += payload;
+    if (framing == BackendResponseReader.Framing.UNTIL_CLOSE) {
+      // A body that ends with the backend's connection goes to the kept client connection chunked.
+      ByteBuf size = ctx.alloc().buffer(10);
+      size.writeCharSequence(Integer.toHexString(payload), StandardCharsets.US_ASCII);
+      size.writeBytes(CRLF_BYTES);
+      write(size);
+      write(bytes);
+      write(CRLF.duplicate());
+    } else {
+      write(bytes);
+    }
+    if (!ctx.channel().isWritable()) {
+      backend.channel.config().setAutoRead(false); // before the flush, as for uploads
+      flushDown();
+    }
+  }
+
+  @Override
+  public void responseEnd(BackendConnections.Connection c, boolean reusable) {
+    if (c != backend || done) {
+      return;
+    }
+    backend.awaitingBackend = false;
+    backendReusable = reusable;
+    finish(framing == BackendResponseReader.Framing.UNTIL_CLOSE ? LAST_CHUNK.duplicate() : Unpooled.EMPTY_BUFFER);
+  }
+
+  @Override
+  public void backendReadComplete(BackendConnections.Connection c) {
+    if (c == backend && !done && unflushed) {
+      flushDown();
+    }
+  }
+
+  @Override
+  public void backendMalformed(BackendConnections.Connection c, String reason) {
+    if (c != backend || done) {
+      return;
+    }
+    backend = null; // closed by the connection
+    fail(responseStarted ? null : ProxyFailure.upstream("upstream sent a malformed response: " + reason, null));
+  }
+
+  /** Writes response bytes to the client below Vert.x's encoder (they are HTTP already). */
+  private void write(ByteBuf bytes) {
+    wire.write(bytes, wire.voidPromise());
+    unflushed = true;
+  }
+
+  private void flushDown() {
+    unflushed = false;
+    wire.flush();
+  }
+
+  private void finish(ByteBuf last) {
     done = true;
+    unflushed = false;
     connection.exchangeEnded(closeClient);
     if (closeClient) {
-      ctx.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
+      wire.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
     } else {
-      ctx.writeAndFlush(last, ctx.voidPromise());
+      wire.writeAndFlush(last, wire.voidPromise());
     }
     BackendConnections.Connection c = backend;
     backend = null;
@@ -316,7 +342,8 @@ final class FastExchange implements BackendConnections.Exchange {
     abandon();
     if (failure == null || responseStarted) {
       plan.record().failure("upstream failed mid-response");
-      ctx.close();
+      // What was passed on goes out first (a bare close would drop it), then the connection closes.
+      wire.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     } else {
       status = failure.status();
       plan.record().failure(failure.reason());

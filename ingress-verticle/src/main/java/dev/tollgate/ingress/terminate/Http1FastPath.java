@@ -39,6 +39,7 @@ final class Http1FastPath extends ChannelDuplexHandler {
   private final AccessLog accessLog;
   private final TerminateHandler.Seen seen = new TerminateHandler.Seen();
   private ChannelHandlerContext ctx;
+  private ChannelHandlerContext wire;
   private FastExchange exchange;
   private ArrayDeque<Object> queued;
   private ChannelPromise deferredClose;
@@ -56,6 +57,18 @@ final class Http1FastPath extends ChannelDuplexHandler {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+  }
+
+  /**
+   * Where the exchanges write their responses, which are HTTP bytes already: below Vert.x's
+   * encoder (which then never sees them), or here when there is none.
+   */
+  ChannelHandlerContext wire() {
+    if (wire == null) {
+      ChannelHandlerContext encoder = ctx.pipeline().context("httpEncoder");
+      wire = encoder != null ? encoder : ctx;
+    }
+    return wire;
   }
 
   @Override
