@@ -573,10 +573,12 @@ final class BackendResponseReader {
      * beside a {@code Transfer-Encoding}, and (when {@code hsts} is given) the backend's own
      * {@code Strict-Transport-Security}; then {@code Via}, HSTS, the framing, and {@code
      * Connection: close} when {@code close}.
+     *
+     * @param room bytes to leave free after the head (for a body to follow it in the same buffer)
      */
-    ByteBuf encode(ByteBufAllocator alloc, String via, String hsts, boolean close) {
+    ByteBuf encode(ByteBufAllocator alloc, String via, String hsts, boolean close, int room) {
       int size = fieldCount == 0 ? 0 : fields[fieldCount * 4 - 1] - fields[0];
-      ByteBuf out = alloc.buffer(size + 256 + via.length() + (hsts == null ? 0 : hsts.length()));
+      ByteBuf out = alloc.buffer(size + 256 + via.length() + (hsts == null ? 0 : hsts.length()) + room);
       out.writeBytes(HTTP_1_1);
       out.writeBytes(buf, statusStart, 3);
       out.writeByte(' ');

@@ -32,6 +32,11 @@ import java.util.ArrayDeque;
 final class FastExchange implements BackendConnections.Exchange {
   /** Request bytes held while the backend connection opens before reading stops. */
   private static final int MAX_PENDING_BYTES = 64 * 1024;
+  /**
+   * Response bytes gathered behind the head into one write, at most: a small response goes out
+   * as one write and one TLS record, rather than as head, body and end written one by one.
+   */
+  private static final int GATHER_MAX = 16 * 1024;
 
   private static final byte[] CRLF_BYTES = {'\r', '\n'};
   private static final ByteBuf CRLF = Unpooled.unreleasableBuffer(Unpooled.directBuffer(2).writeBytes(CRLF_BYTES)).asReadOnly();
@@ -59,6 +64,8 @@ final class FastExchange implements BackendConnections.Exchange {
   private boolean backendReusable;
   private boolean retried;
   private boolean unflushed;
+  /** The response head not yet written, with what followed it while it fits {@link #GATHER_MAX}. */
+  private ByteBuf gathered;
   private BackendResponseReader.Framing framing;
   private boolean done;
   private int status;
@@ -221,7 +228,8 @@ final class FastExchange implements BackendConnections.Exchange {
       // A drain, or an answer before the request body ended: the rest of that body cannot be told from a next request.
       closeClient = true;
     }
-    write(response.encode(ctx.alloc(), plan.via(response.http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0), plan.hsts(), closeClient));
+    int room = framing == BackendResponseReader.Framing.LENGTH ? (int) Math.min(response.contentLength, GATHER_MAX) : 0;
+    gathered = response.encode(ctx.alloc(), plan.via(response.http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0), plan.hsts(), closeClient, room);
   }
 
   @Override
@@ -231,11 +239,20 @@ final class FastExchange implements BackendConnections.Exchange {
       return;
     }
     bytesDown += payload;
-    if (framing == BackendResponseReader.Framing.UNTIL_CLOSE) {
+    boolean chunk = framing == BackendResponseReader.Framing.UNTIL_CLOSE;
+    if (gathered != null && gathered.readableBytes() + bytes.readableBytes() + (chunk ? 12 : 0) <= GATHER_MAX) {
+      if (chunk) {
+        chunkSize(gathered, payload);
+      }
+      gathered.writeBytes(bytes);
+      bytes.release();
+      if (chunk) {
+        gathered.writeBytes(CRLF_BYTES);
+      }
+    } else if (chunk) {
       // A body that ends with the backend's connection goes to the kept client connection chunked.
       ByteBuf size = ctx.alloc().buffer(10);
-      size.writeCharSequence(Integer.toHexString(payload), StandardCharsets.US_ASCII);
-      size.writeBytes(CRLF_BYTES);
+      chunkSize(size, payload);
       write(size);
       write(bytes);
       write(CRLF.duplicate());
@@ -255,12 +272,17 @@ final class FastExchange implements BackendConnections.Exchange {
     }
     backend.awaitingBackend = false;
     backendReusable = reusable;
-    finish(framing == BackendResponseReader.Framing.UNTIL_CLOSE ? LAST_CHUNK.duplicate() : Unpooled.EMPTY_BUFFER);
+    if (gathered != null && framing == BackendResponseReader.Framing.UNTIL_CLOSE) {
+      gathered.writeBytes(LAST_CHUNK.duplicate());
+      finish(Unpooled.EMPTY_BUFFER);
+    } else {
+      finish(framing == BackendResponseReader.Framing.UNTIL_CLOSE ? LAST_CHUNK.duplicate() : Unpooled.EMPTY_BUFFER);
+    }
   }
 
   @Override
   public void backendReadComplete(BackendConnections.Connection c) {
-    if (c == backend && !done && unflushed) {
+    if (c == backend && !done && (unflushed || gathered != null)) {
       flushDown();
     }
   }
@@ -274,25 +296,54 @@ final class FastExchange implements BackendConnections.Exchange {
     fail(responseStarted ? null : ProxyFailure.upstream("upstream sent a malformed response: " + reason, null));
   }
 
-  /** Writes response bytes to the client below Vert.x's encoder (they are HTTP already). */
+  private static void chunkSize(ByteBuf out, int size) {
+    out.writeCharSequence(Integer.toHexString(size), StandardCharsets.US_ASCII);
+    out.writeBytes(CRLF_BYTES);
+  }
+
+  /** Writes response bytes to the client below Vert.x's encoder (they are HTTP already), after what was gathered. */
   private void write(ByteBuf bytes) {
+    writeGathered();
     wire.write(bytes, wire.voidPromise());
     unflushed = true;
   }
 
+  private void writeGathered() {
+    if (gathered != null) {
+      ByteBuf g = gathered;
+      gathered = null;
+      wire.write(g, wire.voidPromise());
+      unflushed = true;
+    }
+  }
+
   private void flushDown() {
+    writeGathered();
     unflushed = false;
     wire.flush();
   }
 
+  /** Ends the exchange once the response is complete; {@code last}: the bytes that end its body, if any. */
   private void finish(ByteBuf last) {
     done = true;
     unflushed = false;
     connection.exchangeEnded(closeClient);
+    ByteBuf out = last;
+    if (gathered != null) {
+      if (last.isReadable()) {
+        gathered.writeBytes(last);
+      }
+      last.release();
+      out = gathered;
+      gathered = null;
+    }
     if (closeClient) {
-      wire.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
+      wire.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    } else if (out.isReadable()) {
+      wire.writeAndFlush(out, wire.voidPromise());
     } else {
-      wire.writeAndFlush(last, wire.voidPromise());
+      out.release();
+      wire.flush();
     }
     BackendConnections.Connection c = backend;
     backend = null;
@@ -339,6 +390,9 @@ final class FastExchange implements BackendConnections.Exchange {
     if (done) {
       return;
     }
+    if (failure == null || responseStarted) {
+      writeGathered(); // passed on before the failure: it goes out before the close
+    }
     abandon();
     if (failure == null || responseStarted) {
       plan.record().failure("upstream failed mid-response");
@@ -361,6 +415,10 @@ final class FastExchange implements BackendConnections.Exchange {
   private void abandon() {
     done = true;
     connection.exchangeEnded(true);
+    if (gathered != null) {
+      gathered.release();
+      gathered = null;
+    }
     if (backend != null) {
       backend.discard();
       backend = null;

@@ -37,7 +37,7 @@ class BackendResponseReaderTest {
     @Override
     public void head(BackendResponseReader.Head head) {
       framing = head.framing;
-      ByteBuf out = head.encode(PooledByteBufAllocator.DEFAULT, VIA, HSTS, close);
+      ByteBuf out = head.encode(PooledByteBufAllocator.DEFAULT, VIA, HSTS, close, 0);
       heads.add(out.toString(StandardCharsets.ISO_8859_1));
       out.release();
     }
