@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Lone node vs clustered node, forward requests/s on this machine, back to back in one run:
-# (1) one node, (2) a node of a two-node Hazelcast cluster, each measured with wrk after the same
-# warm-up, with the same policy: every client has a request-rate limit (far above what wrk can
-# reach), so the clustered node runs its limiter and reports usage to the other node, as in
-# production. The target (issue 4): clustered ≥ 90% of lone. Writes bench/results/cluster.md.
-# Loopback only. Knobs: BENCH_WRK_SECONDS (15), BENCH_WRK_WARMUP_SECONDS (20), BENCH_WRK_CONNS (64).
+# Lone node vs clustered node, forward requests/s on this machine, in one run: (1) one node, (2) a
+# node of a two-node Hazelcast cluster, all three nodes running at once, each side warmed up the
+# same way, then measured with wrk in interleaved rounds whose order alternates (the machine's
+# speed drifts over minutes; measured one after the other, the two sides differed by up to ±40%
+# from drift alone). The same policy everywhere: every client has a request-rate limit (far above
+# what wrk can reach), so the clustered node runs its limiter and reports usage to the other node,
+# as in production. The target (issue 4): clustered ≥ 90% of lone. Writes bench/results/cluster.md.
+# Loopback only. Knobs: BENCH_WRK_SECONDS (10 per round), BENCH_WRK_ROUNDS (4),
+# BENCH_WRK_WARMUP_SECONDS (20), BENCH_WRK_CONNS (64).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 results="$here/results"
 mkdir -p "$results"
 jar="${TOLLGATE_JAR:-$repo/node/target/tollgate.jar}"
-WRK_SECONDS="${BENCH_WRK_SECONDS:-15}"
+WRK_SECONDS="${BENCH_WRK_SECONDS:-10}"
+WRK_ROUNDS="${BENCH_WRK_ROUNDS:-4}"
 WRK_WARMUP_SECONDS="${BENCH_WRK_WARMUP_SECONDS:-20}"
 WRK_CONNS="${BENCH_WRK_CONNS:-64}"
 HOST=127.0.0.1
 NGINX_PORT=18180
-PROXY_PORT=(13141 13142)
-CONTROL_PORT=(19141 19142)
+PROXY_PORT=(13141 13142 13143)
+CONTROL_PORT=(19141 19142 19143)
 CLUSTER_PORT=(15741 15742)
 JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseParallelGC --add-opens java.base/java.lang=ALL-UNNAMED
   --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED
@@ -94,33 +98,44 @@ start_node() { # start_node INDEX CLUSTERED(0|1)
   done
   die "node $i not ready in 60 s"
 }
-stop_nodes() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
-  pids=()
-}
-measure() { # measure NAME PORT -> "rps p99_ms errors"
+warm() { # warm NAME PORT
   log "$1: warm-up ${WRK_WARMUP_SECONDS}s"
   wrk -t 2 -c "$WRK_CONNS" -d "${WRK_WARMUP_SECONDS}s" -s "$work/absolute.lua" "http://$HOST:$2/" >/dev/null
-  log "$1: wrk ${WRK_SECONDS}s, $WRK_CONNS connections"
+}
+measure() { # measure PORT -> "rps p99_ms errors"
   local line
-  line=$(wrk -t 2 -c "$WRK_CONNS" -d "${WRK_SECONDS}s" --latency -s "$work/absolute.lua" "http://$HOST:$2/" | grep '^BENCH ')
+  line=$(wrk -t 2 -c "$WRK_CONNS" -d "${WRK_SECONDS}s" --latency -s "$work/absolute.lua" "http://$HOST:$1/" | grep '^BENCH ')
   awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
          printf "%.0f %.1f %d\n", v["requests"] / (v["duration_us"] / 1e6), v["p99_us"] / 1000, v["errors"] }' <<<"$line"
 }
 
-start_node 0 0
-read -r lone_rps lone_p99 lone_err < <(measure lone "${PROXY_PORT[0]}")
-log "lone: $lone_rps req/s, p99 $lone_p99 ms, $lone_err errors"
-stop_nodes
-rm -rf "$work/node0"
-
+# Nodes 0 and 1 form the cluster (node 0 is measured); node 2 runs alone.
 start_node 0 1
 start_node 1 1
+start_node 2 0
 members=$(curl -s -H "authorization: Bearer $TOKEN" "http://$HOST:${CONTROL_PORT[0]}/v1/cluster" | grep -o '"state":"ready"' | wc -l)
 [[ $members == 2 ]] || die "the cluster has $members ready members, not 2"
-read -r cl_rps cl_p99 cl_err < <(measure clustered "${PROXY_PORT[0]}")
-log "clustered: $cl_rps req/s, p99 $cl_p99 ms, $cl_err errors"
+warm lone "${PROXY_PORT[2]}"
+warm clustered "${PROXY_PORT[0]}"
+
+lone_all="" cl_all="" lone_p99s="" cl_p99s="" lone_err=0 cl_err=0 rounds_text=""
+for round in $(seq "$WRK_ROUNDS"); do
+  if ((round % 2)); then order="lone clustered"; else order="clustered lone"; fi
+  for side in $order; do
+    if [[ $side == lone ]]; then
+      read -r rps p99 err < <(measure "${PROXY_PORT[2]}")
+      lone_all+=" $rps" lone_p99s+=" $p99" lone_err=$((lone_err + err)) lone_rps=$rps
+    else
+      read -r rps p99 err < <(measure "${PROXY_PORT[0]}")
+      cl_all+=" $rps" cl_p99s+=" $p99" cl_err=$((cl_err + err)) cl_rps=$rps
+    fi
+  done
+  log "round $round: lone $lone_rps req/s, clustered $cl_rps req/s"
+  rounds_text+="round $round ($order): lone $lone_rps req/s, clustered $cl_rps req/s"$'\n'
+done
+mean() { awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.0f", NF ? s / NF : 0 }' <<<"$1"; }
+mean1() { awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.1f", NF ? s / NF : 0 }' <<<"$1"; }
+lone_rps=$(mean "$lone_all") cl_rps=$(mean "$cl_all") lone_p99=$(mean1 "$lone_p99s") cl_p99=$(mean1 "$cl_p99s")
 
 ratio=$(awk -v a="$cl_rps" -v b="$lone_rps" 'BEGIN { printf "%.1f", 100 * a / b }')
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 90 ? "PASS" : "FAIL") }')
@@ -129,10 +144,12 @@ verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 90 ? "PASS" : "FAIL") }')
   echo
   echo "| | lone node | clustered node (2-node cluster) | target | result |"
   echo "|---|---:|---:|---|---|"
-  echo "| forward req/s (wrk $WRK_CONNS conns, ${WRK_SECONDS} s, 1 KiB) | $lone_rps | $cl_rps | clustered ≥ 90% of lone (is $ratio%) | $verdict |"
-  echo "| p99 (ms) | $lone_p99 | $cl_p99 | – | – |"
+  echo "| forward req/s (wrk $WRK_CONNS conns, 1 KiB; mean of $WRK_ROUNDS × ${WRK_SECONDS} s) | $lone_rps | $cl_rps | clustered ≥ 90% of lone (is $ratio%) | $verdict |"
+  echo "| p99 (ms, mean over the rounds) | $lone_p99 | $cl_p99 | – | – |"
   echo "| wrk errors | $lone_err | $cl_err | – | – |"
   echo
-  echo "Same JVM options, policy (every client under a request-rate limit) and warm-up (${WRK_WARMUP_SECONDS} s); the second cluster member ran beside it, taking the first one's usage reports. $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; Tollgate $(git -C "$repo" rev-parse --short HEAD)."
+  printf '%s' "$rounds_text"
+  echo
+  echo "Same JVM options, policy (every client under a request-rate limit) and warm-up (${WRK_WARMUP_SECONDS} s); all three nodes ran throughout, the second cluster member taking the first one's usage reports. $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; Tollgate $(git -C "$repo" rev-parse --short HEAD)."
 } >"$results/cluster.md"
 cat "$results/cluster.md"
