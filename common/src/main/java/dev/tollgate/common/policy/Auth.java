@@ -31,6 +31,10 @@ public record Auth(
     boolean required, String realm, Map<String, String> users, String htpasswd, Map<String, List<String>> groups, List<String> certificateUsers) {
 
   public static final String DEFAULT_REALM = "Tollgate";
+  /** Where an unknown user name in a policy should have been listed, for its error message. */
+  static final String USERS_LISTED = "users are listed in auth.users or auth.certificateUsers";
+  /** The same for an unknown group name. */
+  static final String GROUPS_LISTED = "groups are listed in auth.groups";
 
   private static final Set<String> KEYS = Set.of("required", "realm", "users", "htpasswd", "groups", "certificateUsers");
   private static final Pattern BCRYPT = Pattern.compile("^\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}$");
@@ -158,7 +162,7 @@ public record Auth(
       List<String> members = Json.list(g, name, "auth.groups", (v, p) -> {
         String member = Json.string(v, p);
         if (!auth.mayBeUser(member)) {
-          throw new PolicyException(p, "unknown user " + Json.describe(member) + "; users are listed in auth.users or auth.certificateUsers");
+          throw new PolicyException(p, "unknown user " + Json.describe(member) + "; " + USERS_LISTED);
         }
         return member;
       });

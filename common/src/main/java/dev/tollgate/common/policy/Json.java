@@ -117,10 +117,10 @@ final class Json {
 
   /**
    * The per-user or per-group overrides under {@code path} ({@code {"name": {...}}}), each read by
-   * {@code item(object, itemPath)}; names {@code known} refuses are errors naming the auth section.
+   * {@code item(object, itemPath)}; a name {@code known} refuses is an error saying {@code unknown}.
    */
   static <T> java.util.Map<String, T> named(
-      Object value, String path, java.util.function.Predicate<String> known, String what, BiFunction<JsonObject, String, T> item) {
+      Object value, String path, java.util.function.Predicate<String> known, String unknown, BiFunction<JsonObject, String, T> item) {
     java.util.Map<String, T> out = new java.util.LinkedHashMap<>();
     if (value == null) {
       return out;
@@ -129,7 +129,7 @@ final class Json {
     for (String name : o.fieldNames()) {
       String p = at(path, name);
       if (!known.test(name)) {
-        throw new PolicyException(p, "unknown " + what + "; " + what + "s are listed in auth." + what + "s" + ("user".equals(what) ? " or auth.certificateUsers" : ""));
+        throw new PolicyException(p, unknown);
       }
       out.put(name, item.apply(object(o.getValue(name), p), p));
     }

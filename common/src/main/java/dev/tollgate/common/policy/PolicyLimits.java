@@ -74,8 +74,8 @@ public record PolicyLimits(
   static PolicyLimits read(Object value, Auth auth) {
     JsonObject o = Json.section(value, "limits", KEYS);
     Limits defaults = LimitOverride.read(o.getValue("default"), "limits.default").over(Limits.UNLIMITED);
-    Map<String, LimitOverride> users = overrides(o.getValue("users"), "limits.users", auth::mayBeUser, "user");
-    Map<String, LimitOverride> groups = overrides(o.getValue("groups"), "limits.groups", auth.groups()::containsKey, "group");
+    Map<String, LimitOverride> users = overrides(o.getValue("users"), "limits.users", auth::mayBeUser, "unknown user; " + Auth.USERS_LISTED);
+    Map<String, LimitOverride> groups = overrides(o.getValue("groups"), "limits.groups", auth.groups()::containsKey, "unknown group; " + Auth.GROUPS_LISTED);
     // Node-wide caps: when set, they replace the config's limits.maxTunnelsPerNode and
     // limits.maxConnectionsPerClientAddress on every node (0: no cap).
     return new PolicyLimits(defaults, users, groups, cap(o, "maxTunnelsPerNode"), cap(o, "maxConnectionsPerClientAddress"));
@@ -86,7 +86,7 @@ public record PolicyLimits(
     return v == null ? null : (int) Json.whole(v, Json.at("limits", key), 0, Integer.MAX_VALUE);
   }
 
-  private static Map<String, LimitOverride> overrides(Object value, String path, Predicate<String> known, String what) {
-    return Json.named(value, path, known, what, LimitOverride::read);
+  private static Map<String, LimitOverride> overrides(Object value, String path, Predicate<String> known, String unknown) {
+    return Json.named(value, path, known, unknown, LimitOverride::read);
   }
 }

@@ -64,11 +64,11 @@ public record PolicyQuotas(Quota defaults, Map<String, Quota> users, Map<String,
     Quota defaults = Quota.read(o.getValue("default"), "quotas.default").over(Quota.UNLIMITED);
     return new PolicyQuotas(
         defaults,
-        overrides(o.getValue("users"), "quotas.users", auth::mayBeUser, "user"),
-        overrides(o.getValue("groups"), "quotas.groups", auth.groups()::containsKey, "group"));
+        overrides(o.getValue("users"), "quotas.users", auth::mayBeUser, "unknown user; " + Auth.USERS_LISTED),
+        overrides(o.getValue("groups"), "quotas.groups", auth.groups()::containsKey, "unknown group; " + Auth.GROUPS_LISTED));
   }
 
-  private static Map<String, Quota> overrides(Object value, String path, Predicate<String> known, String what) {
-    return Json.named(value, path, known, what, Quota::read);
+  private static Map<String, Quota> overrides(Object value, String path, Predicate<String> known, String unknown) {
+    return Json.named(value, path, known, unknown, Quota::read);
   }
 }

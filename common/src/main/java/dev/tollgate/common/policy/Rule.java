@@ -195,7 +195,7 @@ public record Rule(
   private static String user(Object value, String path, Auth auth) {
     String name = Json.string(value, path);
     if (!auth.mayBeUser(name)) {
-      throw new PolicyException(path, "unknown user " + Json.describe(name) + "; users are listed in auth.users or auth.certificateUsers");
+      throw new PolicyException(path, "unknown user " + Json.describe(name) + "; " + Auth.USERS_LISTED);
     }
     return name;
   }
@@ -203,7 +203,7 @@ public record Rule(
   private static String group(Object value, String path, Auth auth) {
     String name = Json.string(value, path);
     if (!auth.groups().containsKey(name)) {
-      throw new PolicyException(path, "unknown group " + Json.describe(name) + "; groups are listed in auth.groups");
+      throw new PolicyException(path, "unknown group " + Json.describe(name) + "; " + Auth.GROUPS_LISTED);
     }
     return name;
   }
