@@ -29,17 +29,12 @@ import java.util.function.LongSupplier;
  * closes connections kept too long. Confined to its event loop.
  */
 final class BackendConnections {
-  /** What a backend connection reads, to the exchange it serves. */
-  interface Exchange {
-    /** A final response's head (valid during the call only). */
-    void responseHead(Connection connection, BackendResponseReader.Head head);
-
-    /** Body bytes, framed for the client; the exchange owns {@code bytes}. */
-    void responseBody(Connection connection, ByteBuf bytes, int payload);
-
-    /** The response is complete; {@code reusable}: the connection may carry another request. */
-    void responseEnd(Connection connection, boolean reusable);
-
+  /**
+   * The exchange a backend connection serves: its response's parts come from the connection's
+   * {@link BackendResponseReader} (the close ends a body that lasts until it), the rest from the
+   * connection itself.
+   */
+  interface Exchange extends BackendResponseReader.Sink {
     /** A read from the backend is over: what it gave is flushed to the client. */
     void backendReadComplete(Connection connection);
 
@@ -169,7 +164,7 @@ final class BackendConnections {
   }
 
   /** One backend connection; serves one exchange at a time. */
-  final class Connection extends ChannelInboundHandlerAdapter implements BackendResponseReader.Sink {
+  final class Connection extends ChannelInboundHandlerAdapter {
     final Target target;
     private final BackendResponseReader reader = new BackendResponseReader();
     Channel channel;
@@ -228,7 +223,7 @@ final class BackendConnections {
         return;
       }
       try {
-        reader.read(in, ctx.alloc(), this);
+        reader.read(in, ctx.alloc(), exchange);
       } catch (BackendResponseReader.Malformed e) {
         reader.release();
         Exchange x = exchange;
@@ -247,32 +242,6 @@ final class BackendConnections {
       Exchange e = exchange;
       if (e != null) {
         e.backendReadComplete(this);
-      }
-    }
-
-    @Override
-    public void head(BackendResponseReader.Head head) {
-      Exchange e = exchange;
-      if (e != null) {
-        e.responseHead(this, head);
-      }
-    }
-
-    @Override
-    public void body(ByteBuf bytes, int payload) {
-      Exchange e = exchange;
-      if (e != null) {
-        e.responseBody(this, bytes, payload);
-      } else {
-        bytes.release();
-      }
-    }
-
-    @Override
-    public void end(boolean reusable) {
-      Exchange e = exchange;
-      if (e != null) {
-        e.responseEnd(this, reusable);
       }
     }
 
@@ -299,7 +268,7 @@ final class BackendConnections {
       exchange = null;
       if (e != null) {
         if (reader.readingUntilClose()) {
-          e.responseEnd(this, false); // the close is the end of this body
+          e.end(false); // the close is the end of this body
         } else {
           e.backendClosed(this, null);
         }

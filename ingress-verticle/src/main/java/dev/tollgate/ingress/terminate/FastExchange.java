@@ -8,7 +8,6 @@ import dev.tollgate.tunnel.HttpForwarder;
 import dev.tollgate.tunnel.Target;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -18,7 +17,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 
 /**
@@ -32,21 +30,10 @@ import java.util.ArrayDeque;
 final class FastExchange implements BackendConnections.Exchange {
   /** Request bytes held while the backend connection opens before reading stops. */
   private static final int MAX_PENDING_BYTES = 64 * 1024;
-  /**
-   * Response bytes gathered behind the head into one write, at most: a small response goes out
-   * as one write and one TLS record, rather than as head, body and end written one by one.
-   */
-  private static final int GATHER_MAX = 16 * 1024;
-
-  private static final byte[] CRLF_BYTES = {'\r', '\n'};
-  private static final ByteBuf CRLF = Unpooled.unreleasableBuffer(Unpooled.directBuffer(2).writeBytes(CRLF_BYTES)).asReadOnly();
-  private static final ByteBuf LAST_CHUNK =
-      Unpooled.unreleasableBuffer(Unpooled.directBuffer(5).writeBytes("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).asReadOnly();
 
   private final Http1FastPath connection;
   private final ChannelHandlerContext ctx;
-  /** Where response bytes enter the client's pipeline: below Vert.x's HTTP encoder. */
-  private final ChannelHandlerContext wire;
+  private final ClientResponseWriter out;
   private final BackendConnections backends;
   private final TerminateHandler handler;
   private final AccessLog accessLog;
@@ -63,10 +50,6 @@ final class FastExchange implements BackendConnections.Exchange {
   private boolean closeClient;
   private boolean backendReusable;
   private boolean retried;
-  private boolean unflushed;
-  /** The response head not yet written, with what followed it while it fits {@link #GATHER_MAX}. */
-  private ByteBuf gathered;
-  private BackendResponseReader.Framing framing;
   private boolean done;
   private int status;
   private long bytesUp;
@@ -87,7 +70,7 @@ final class FastExchange implements BackendConnections.Exchange {
       boolean keepAlive) {
     this.connection = connection;
     this.ctx = ctx;
-    this.wire = connection.wire();
+    this.out = new ClientResponseWriter(connection.wire());
     this.backends = backends;
     this.handler = handler;
     this.accessLog = accessLog;
@@ -217,73 +200,51 @@ final class FastExchange implements BackendConnections.Exchange {
   }
 
   @Override
-  public void responseHead(BackendConnections.Connection c, BackendResponseReader.Head response) {
-    if (c != backend || done) {
+  public void head(BackendResponseHead response) {
+    if (done) {
       return;
     }
     responseStarted = true;
     status = response.status;
-    framing = response.framing;
     if (!requestEnded || handler.draining()) {
       // A drain, or an answer before the request body ended: the rest of that body cannot be told from a next request.
       closeClient = true;
     }
-    int room = framing == BackendResponseReader.Framing.LENGTH ? (int) Math.min(response.contentLength, GATHER_MAX) : 0;
-    gathered = response.encode(ctx.alloc(), plan.via(response.http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0), plan.hsts(), closeClient, room);
+    BackendResponseReader.Framing framing = response.framing;
+    int room = framing == BackendResponseReader.Framing.LENGTH ? (int) Math.min(response.contentLength, ClientResponseWriter.GATHER_MAX) : 0;
+    out.head(
+        response.encode(ctx.alloc(), plan.via(response.http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0), plan.hsts(), closeClient, room),
+        framing == BackendResponseReader.Framing.UNTIL_CLOSE);
   }
 
   @Override
-  public void responseBody(BackendConnections.Connection c, ByteBuf bytes, int payload) {
-    if (c != backend || done) {
+  public void body(ByteBuf bytes, int payload) {
+    if (done) {
       bytes.release();
       return;
     }
     bytesDown += payload;
-    boolean chunk = framing == BackendResponseReader.Framing.UNTIL_CLOSE;
-    if (gathered != null && gathered.readableBytes() + bytes.readableBytes() + (chunk ? 12 : 0) <= GATHER_MAX) {
-      if (chunk) {
-        chunkSize(gathered, payload);
-      }
-      gathered.writeBytes(bytes);
-      bytes.release();
-      if (chunk) {
-        gathered.writeBytes(CRLF_BYTES);
-      }
-    } else if (chunk) {
-      // A body that ends with the backend's connection goes to the kept client connection chunked.
-      ByteBuf size = ctx.alloc().buffer(10);
-      chunkSize(size, payload);
-      write(size);
-      write(bytes);
-      write(CRLF.duplicate());
-    } else {
-      write(bytes);
-    }
+    out.body(bytes, payload);
     if (!ctx.channel().isWritable()) {
       backend.channel.config().setAutoRead(false); // before the flush, as for uploads
-      flushDown();
+      out.flush();
     }
   }
 
   @Override
-  public void responseEnd(BackendConnections.Connection c, boolean reusable) {
-    if (c != backend || done) {
+  public void end(boolean reusable) {
+    if (done) {
       return;
     }
     backend.awaitingBackend = false;
     backendReusable = reusable;
-    if (gathered != null && framing == BackendResponseReader.Framing.UNTIL_CLOSE) {
-      gathered.writeBytes(LAST_CHUNK.duplicate());
-      finish(Unpooled.EMPTY_BUFFER);
-    } else {
-      finish(framing == BackendResponseReader.Framing.UNTIL_CLOSE ? LAST_CHUNK.duplicate() : Unpooled.EMPTY_BUFFER);
-    }
+    finish();
   }
 
   @Override
   public void backendReadComplete(BackendConnections.Connection c) {
-    if (c == backend && !done && (unflushed || gathered != null)) {
-      flushDown();
+    if (c == backend && !done && out.pending()) {
+      out.flush();
     }
   }
 
@@ -296,55 +257,11 @@ final class FastExchange implements BackendConnections.Exchange {
     fail(responseStarted ? null : ProxyFailure.upstream("upstream sent a malformed response: " + reason, null));
   }
 
-  private static void chunkSize(ByteBuf out, int size) {
-    out.writeCharSequence(Integer.toHexString(size), StandardCharsets.US_ASCII);
-    out.writeBytes(CRLF_BYTES);
-  }
-
-  /** Writes response bytes to the client below Vert.x's encoder (they are HTTP already), after what was gathered. */
-  private void write(ByteBuf bytes) {
-    writeGathered();
-    wire.write(bytes, wire.voidPromise());
-    unflushed = true;
-  }
-
-  private void writeGathered() {
-    if (gathered != null) {
-      ByteBuf g = gathered;
-      gathered = null;
-      wire.write(g, wire.voidPromise());
-      unflushed = true;
-    }
-  }
-
-  private void flushDown() {
-    writeGathered();
-    unflushed = false;
-    wire.flush();
-  }
-
-  /** Ends the exchange once the response is complete; {@code last}: the bytes that end its body, if any. */
-  private void finish(ByteBuf last) {
+  /** Ends the exchange once the response is complete. */
+  private void finish() {
     done = true;
-    unflushed = false;
     connection.exchangeEnded(closeClient);
-    ByteBuf out = last;
-    if (gathered != null) {
-      if (last.isReadable()) {
-        gathered.writeBytes(last);
-      }
-      last.release();
-      out = gathered;
-      gathered = null;
-    }
-    if (closeClient) {
-      wire.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
-    } else if (out.isReadable()) {
-      wire.writeAndFlush(out, wire.voidPromise());
-    } else {
-      out.release();
-      wire.flush();
-    }
+    out.end(closeClient);
     BackendConnections.Connection c = backend;
     backend = null;
     if (backendReusable && requestEnded) {
@@ -390,14 +307,10 @@ final class FastExchange implements BackendConnections.Exchange {
     if (done) {
       return;
     }
-    if (failure == null || responseStarted) {
-      writeGathered(); // passed on before the failure: it goes out before the close
-    }
     abandon();
     if (failure == null || responseStarted) {
       plan.record().failure("upstream failed mid-response");
-      // What was passed on goes out first (a bare close would drop it), then the connection closes.
-      wire.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      out.cut();
     } else {
       status = failure.status();
       plan.record().failure(failure.reason());
@@ -415,10 +328,6 @@ final class FastExchange implements BackendConnections.Exchange {
   private void abandon() {
     done = true;
     connection.exchangeEnded(true);
-    if (gathered != null) {
-      gathered.release();
-      gathered = null;
-    }
     if (backend != null) {
       backend.discard();
       backend = null;
@@ -435,6 +344,7 @@ final class FastExchange implements BackendConnections.Exchange {
       return;
     }
     abandon();
+    out.discard();
     plan.record().failure("the client left mid-response");
     accessLog.log(plan.record(), responseStarted ? status : 502, bytesUp, bytesDown);
     connection.afterExchange();

@@ -35,7 +35,7 @@ class BackendResponseReaderTest {
     BackendResponseReader.Framing framing;
 
     @Override
-    public void head(BackendResponseReader.Head head) {
+    public void head(BackendResponseHead head) {
       framing = head.framing;
       ByteBuf out = head.encode(PooledByteBufAllocator.DEFAULT, VIA, HSTS, close, 0);
       heads.add(out.toString(StandardCharsets.ISO_8859_1));
