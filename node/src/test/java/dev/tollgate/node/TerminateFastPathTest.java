@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tollgate.ingress.FailureResponder;
+import dev.tollgate.node.fixtures.ClosingBackend;
 import dev.tollgate.node.fixtures.Control;
 import dev.tollgate.node.fixtures.Origin;
 import dev.tollgate.node.fixtures.TestNodes;
@@ -22,15 +23,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,7 +44,6 @@ class TerminateFastPathTest {
   static Node node;
   static TestPki.Ca ca;
   static ClosingBackend closing;
-  static ScriptedBackend scripted;
   static int port;
 
   @BeforeAll
@@ -56,10 +51,9 @@ class TerminateFastPathTest {
     vertx = Vertx.vertx();
     origin = new Origin(vertx);
     closing = new ClosingBackend();
-    scripted = new ScriptedBackend();
     ca = TestPki.ca("Test Server CA");
     Path certs = dir.resolve("certs");
-    ca.server("fast.test", "fast.test", "closer.test", "down.test", "named.test", "script.test").write(certs, "fast");
+    ca.server("fast.test", "fast.test", "closer.test", "down.test", "named.test").write(certs, "fast");
     int closed;
     try (ServerSocket s = new ServerSocket(0)) {
       closed = s.getLocalPort();
@@ -70,8 +64,7 @@ class TerminateFastPathTest {
                 .put("fast.test", "http://127.0.0.1:" + origin.httpPort())
                 .put("closer.test", "http://127.0.0.1:" + closing.port())
                 .put("down.test", "http://127.0.0.1:" + closed)
-                .put("named.test", "http://localhost:" + origin.httpPort())
-                .put("script.test", "http://127.0.0.1:" + scripted.port()))
+                .put("named.test", "http://localhost:" + origin.httpPort()))
             .put("hsts", new JsonObject().put("maxAge", "1d"));
     JsonObject config =
         TestNodes.config(dir.resolve("node"), List.of())
@@ -86,7 +79,6 @@ class TerminateFastPathTest {
     Await.result(node.stop());
     origin.close();
     closing.close();
-    scripted.close();
     Await.result(vertx.close());
     assertEquals(List.of(), origin.errors);
   }
@@ -137,7 +129,7 @@ class TerminateFastPathTest {
     }
   }
 
-  private static String line(InputStream in) throws IOException {
+  static String line(InputStream in) throws IOException {
     StringBuilder b = new StringBuilder();
     int c;
     while ((c = in.read()) >= 0 && c != '\n') {
@@ -341,198 +333,6 @@ class TerminateFastPathTest {
     try (Raw raw = connect("fast.test")) {
       raw.send(get("/hello", "fast.test"));
       assertEquals("hello", read(raw, false).text());
-    }
-  }
-
-  @Test
-  void aTricklingResponseReachesTheClientAsItComes() throws Exception {
-    CountDownLatch firstSeen = new CountDownLatch(1);
-    scripted.next(b -> {
-      b.readHead();
-      b.send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst\n\r\n");
-      assertTrue(firstSeen.await(10, TimeUnit.SECONDS), "the client saw the first event before the backend sent more");
-      b.send("7\r\nsecond\n\r\n0\r\n\r\n");
-      b.readHead(); // the next request, on the kept connection
-      b.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter");
-      b.readHead();
-    });
-    try (Raw raw = connect("script.test")) {
-      raw.send(get("/events", "script.test"));
-      String head = raw.readHead();
-      assertEquals(200, Raw.status(head), head);
-      assertEquals("6", line(raw.in()));
-      assertEquals("first", line(raw.in()));
-      firstSeen.countDown();
-      assertEquals("", line(raw.in()));
-      assertEquals("7", line(raw.in()));
-      assertEquals("second", line(raw.in()));
-      assertEquals("", line(raw.in()));
-      assertEquals("0", line(raw.in()));
-      assertEquals("", line(raw.in()));
-      raw.send(get("/after", "script.test"));
-      assertEquals("after", read(raw, false).text(), "both connections stay framed");
-    }
-  }
-
-  @Test
-  void aBodyEndingWithTheBackendsConnectionIsChunkedToAKeptClient() throws Exception {
-    scripted.next(b -> {
-      b.readHead();
-      b.send("HTTP/1.0 200 OK\r\nX-Old: yes\r\n\r\nuntil the end");
-      b.socket().close();
-    });
-    scripted.next(b -> {
-      b.readHead();
-      b.send("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal");
-      b.readHead();
-    });
-    try (Raw raw = connect("script.test")) {
-      raw.send(get("/old", "script.test"));
-      Answer a = read(raw, false);
-      assertEquals(200, a.status(), a.head());
-      assertTrue(a.head().startsWith("HTTP/1.1 200 OK\r\n"), a.head());
-      assertEquals("yes", a.header("x-old"));
-      assertEquals("until the end", a.text());
-      assertNull(a.header("connection"), "the client's connection is kept: " + a.head());
-      raw.send(get("/hints", "script.test"));
-      Answer b = read(raw, false);
-      assertEquals(200, b.status(), "the interim answer is not passed on: " + b.head());
-      assertEquals("final", b.text());
-    }
-  }
-
-  @Test
-  void aMalformedBackendResponseIsA502NamingIt() throws Exception {
-    scripted.next(b -> {
-      b.readHead();
-      b.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!");
-      b.readHead();
-    });
-    scripted.next(b -> {
-      b.readHead();
-      b.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX");
-      b.readHead();
-    });
-    try (Raw raw = connect("script.test")) {
-      raw.send(get("/bad", "script.test"));
-      Answer a = read(raw, false);
-      assertEquals(502, a.status(), a.head());
-      assertTrue(a.header(FailureResponder.REASON_HEADER).contains("conflicting Content-Length"), a.head());
-      assertTrue(raw.closedByPeer());
-    }
-    try (Raw raw = connect("script.test")) {
-      raw.send(get("/bad-chunk", "script.test"));
-      String head = raw.readHead();
-      assertEquals(200, Raw.status(head), "the head was out before the chunk went wrong");
-      assertTrue(raw.closedByPeer(), "then cut off (what was read with the bad bytes is not passed on): the only honest signal once a head is out");
-    }
-    try (Raw raw = connect("fast.test")) {
-      raw.send(get("/hello", "fast.test"));
-      assertEquals("hello", read(raw, false).text(), "other clients are unaffected");
-    }
-  }
-
-  /** A backend whose connections each follow the next script a test queued. */
-  static final class ScriptedBackend implements AutoCloseable {
-    interface Script {
-      void run(Raw backendSide) throws Exception;
-    }
-
-    final ServerSocket server = new ServerSocket(0);
-    final LinkedBlockingQueue<Script> scripts = new LinkedBlockingQueue<>();
-
-    ScriptedBackend() throws IOException {
-      Thread accept = new Thread(() -> {
-        while (!server.isClosed()) {
-          try {
-            Socket s = server.accept();
-            Script script = scripts.poll(10, TimeUnit.SECONDS);
-            Thread t = new Thread(() -> {
-              try (Raw raw = new Raw(s)) {
-                if (script != null) {
-                  script.run(raw);
-                }
-              } catch (Exception e) {
-                // the proxy closed the connection
-              }
-            }, "scripted-backend-conn");
-            t.setDaemon(true);
-            t.start();
-          } catch (IOException | InterruptedException e) {
-            return;
-          }
-        }
-      }, "scripted-backend");
-      accept.setDaemon(true);
-      accept.start();
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    void next(Script script) {
-      scripts.add(script);
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-    }
-  }
-
-  /**
-   * A backend that answers the first request of each connection and closes the connection when a
-   * second one arrives on it, unanswered: a kept connection that went stale as the proxy reused it
-   * (the race at a server's keep-alive timeout).
-   */
-  static final class ClosingBackend implements AutoCloseable {
-    final ServerSocket server = new ServerSocket(0);
-    final AtomicInteger connections = new AtomicInteger();
-    final AtomicInteger dropped = new AtomicInteger();
-
-    ClosingBackend() throws IOException {
-      Thread accept = new Thread(this::accept, "closing-backend");
-      accept.setDaemon(true);
-      accept.start();
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    private void accept() {
-      while (!server.isClosed()) {
-        try {
-          Socket s = server.accept();
-          connections.incrementAndGet();
-          Thread t = new Thread(() -> serve(s), "closing-backend-conn");
-          t.setDaemon(true);
-          t.start();
-        } catch (IOException e) {
-          return;
-        }
-      }
-    }
-
-    private void serve(Socket s) {
-      try (s) {
-        Raw raw = new Raw(s);
-        if (raw.readHead().isEmpty()) {
-          return;
-        }
-        raw.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        if (!raw.readHead().isEmpty()) {
-          dropped.incrementAndGet();
-        }
-      } catch (IOException e) {
-        // a client gone
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
     }
   }
 }
