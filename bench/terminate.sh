@@ -166,12 +166,16 @@ terminate:
     routes: {"*": "http://$HOST:$BACKEND_PORT"}
     hsts: {maxAge: 365d}
 EOF
-java "${tg_java_opts[@]}" -jar "$jar" --config "$work/tollgate.yaml" >"$work/tollgate.log" 2>&1 &
+# In a session of its own, as each nginx instance is (nginx daemonizes): with the kernel's autogroup
+# scheduling (/proc/sys/kernel/sched_autogroup_enabled) CPU time is shared between sessions first,
+# and a Tollgate left in this script's session would share one slice with wrk while each nginx had
+# a slice of its own. (setsid runs java in place, so $! is the JVM.)
+setsid java "${tg_java_opts[@]}" -jar "$jar" --config "$work/tollgate.yaml" >"$work/tollgate.log" 2>&1 &
 TG_PID=$!
 for _ in $(seq 600); do grep -q "tollgate ready" "$work/tollgate.log" && break; sleep 0.1; done
 grep -q "tollgate ready" "$work/tollgate.log" || die "Tollgate did not start: $(tail -n 5 "$work/tollgate.log")"
 engine="$(grep -o 'TLS engine [a-z]*' "$work/tollgate.log" | head -n 1 | cut -d' ' -f3)"
-transport="$(grep -o 'transport=[a-z]*' "$work/tollgate.log" | head -n 1 | cut -d= -f2)"
+transport="$(grep -o 'transport=[a-z_]*' "$work/tollgate.log" | head -n 1 | cut -d= -f2)"
 
 for port in "$NGINX_TLS_PORT" "$NGINX_NOLOG_PORT" "$NGINX_SHARED_PORT" "$TG_TLS_PORT"; do
   curl -sS -k --max-time 10 -o /dev/null "https://$HOST:$port/small.html" || die "no answer on $port"
@@ -279,5 +283,5 @@ ka_ratio="$(ratio "$tg_ka" "$nginx_ka")"
   echo
   printf '%s' "$rounds_text"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; $(java -version 2>&1 | head -n 1); $(nginx -v 2>&1); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null); Tollgate $(git -C "$repo" rev-parse --short HEAD 2>/dev/null), transport $transport; TLS 1.3, EC P-256 certificate; both terminators on $HOST with ${THREADS} wrk threads."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; $(java -version 2>&1 | head -n 1); $(nginx -v 2>&1); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null); Tollgate $(git -C "$repo" rev-parse --short HEAD 2>/dev/null), transport $transport; TLS 1.3, EC P-256 certificate; both terminators on $HOST with ${THREADS} wrk threads; each terminator in a session of its own (kernel autogroup scheduling: $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a))."
 } | tee "$results/terminate.md"
