@@ -10,6 +10,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.spi.VertxMetricsFactory;
+import io.vertx.core.transport.Transport;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
@@ -22,10 +23,10 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 final class Clustering {
   private Clustering() {}
 
-  static Future<Vertx> start(NodeConfig config, VertxOptions options, VertxMetricsFactory metrics) {
+  static Future<Vertx> start(NodeConfig config, VertxOptions options, Transport transport, VertxMetricsFactory metrics) {
     NodeConfig.Cluster cluster = config.cluster();
     options.setEventBusOptions(new EventBusOptions().setHost(cluster.listen().host()).setPort(0).setClusterPublicHost(cluster.listen().host()));
-    return Vertx.builder().with(options).withMetrics(metrics).withClusterManager(new HazelcastClusterManager(hazelcast(config))).buildClustered();
+    return Vertx.builder().with(options).withTransport(transport).withMetrics(metrics).withClusterManager(new HazelcastClusterManager(hazelcast(config))).buildClustered();
   }
 
   static Config hazelcast(NodeConfig config) {

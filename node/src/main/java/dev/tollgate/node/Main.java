@@ -84,7 +84,8 @@ public final class Main {
         return;
       }
       config = cli.config();
-    } catch (ConfigException e) {
+      NetworkTransport.chosen();
+    } catch (ConfigException | IllegalArgumentException e) {
       System.err.println("tollgate: invalid configuration: " + e.getMessage());
       System.exit(2);
       return;

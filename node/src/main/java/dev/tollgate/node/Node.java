@@ -28,6 +28,7 @@ import java.time.Instant;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.transport.Transport;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -62,13 +63,15 @@ public final class Node {
   private final UserLimiter limiter = new UserLimiter();
   private final CapacityGuard capacity;
   private final NodeMetrics metrics;
+  private final String transport;
   private final Drain drain;
   private volatile Instant startedAt;
   private int proxyPort;
   private int proxyTlsPort = -1;
 
-  private Node(Vertx vertx, NodeConfig config, NodeMetrics metrics) {
+  private Node(Vertx vertx, NodeConfig config, NodeMetrics metrics, String transport) {
     this.metrics = metrics;
+    this.transport = transport;
     this.vertx = vertx;
     this.config = config;
     this.registry = new TunnelRegistry(config.nodeName());
@@ -86,16 +89,20 @@ public final class Node {
    * through Hazelcast when the config enables it, else with no Hazelcast at all.
    */
   public static Future<Node> start(NodeConfig config, int ingressInstances) {
+    Transport transport;
+    try {
+      transport = NetworkTransport.chosen();
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
     NodeMetrics metrics = new NodeMetrics(config.nodeName());
-    // Netty's native epoll transport where its library loads (Linux), else NIO; -Dtollgate.nativeTransport=false keeps NIO.
-    VertxOptions options = new VertxOptions().setMetricsOptions(metrics.vertxOptions())
-        .setPreferNativeTransport(!"false".equals(System.getProperty("tollgate.nativeTransport")));
+    VertxOptions options = new VertxOptions().setMetricsOptions(metrics.vertxOptions()).setPreferNativeTransport(transport != Transport.NIO);
     Future<Vertx> built =
         config.cluster().enabled()
-            ? Clustering.start(config, options, metrics.vertxFactory())
-            : Future.succeededFuture(Vertx.builder().with(options).withMetrics(metrics.vertxFactory()).build());
+            ? Clustering.start(config, options, transport, metrics.vertxFactory())
+            : Future.succeededFuture(Vertx.builder().with(options).withTransport(transport).withMetrics(metrics.vertxFactory()).build());
     return built.compose(vertx -> {
-      Node node = new Node(vertx, config, metrics);
+      Node node = new Node(vertx, config, metrics, transport.name());
       // On failure, close Vert.x without waiting on it: a continuation would land on a stopped loop.
       return node.deploy(ingressInstances).recover(e -> {
         vertx.close();
@@ -235,7 +242,7 @@ public final class Node {
     if (config.cluster().enabled()) {
       s.append(" cluster=").append(config.cluster().listen());
     }
-    s.append(" transport=").append(vertx.isNativeTransportEnabled() ? "native" : "nio");
+    s.append(" transport=").append(transport);
     return s.toString();
   }
 
@@ -315,6 +322,11 @@ public final class Node {
 
   public int proxyPort() {
     return proxyPort;
+  }
+
+  /** The network transport this node's event loops run on: io_uring, epoll or nio. */
+  public String transport() {
+    return transport;
   }
 
   public int proxyTlsPort() {
