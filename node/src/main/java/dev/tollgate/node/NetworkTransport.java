@@ -3,6 +3,10 @@ package dev.tollgate.node;
 import io.vertx.core.transport.Transport;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The network transport a node's event loops run on, chosen by {@code -Dtollgate.transport}:
@@ -15,7 +19,10 @@ import java.util.List;
  * containerd's default profiles do); {@code auto} then runs on epoll.
  */
 final class NetworkTransport {
+  private static final Logger LOG = LoggerFactory.getLogger(NetworkTransport.class);
   static final String PROPERTY = "tollgate.transport";
+  /** The transports whose unavailability has been logged (once per process: Main checks the choice before the node makes it). */
+  private static final Set<String> TOLD = ConcurrentHashMap.newKeySet();
   private static final List<String> NAMES = List.of("auto", "io_uring", "epoll", "nio");
 
   private NetworkTransport() {}
@@ -35,6 +42,9 @@ final class NetworkTransport {
         for (Transport t : candidates()) {
           if (t.available()) {
             return t;
+          }
+          if (TOLD.add(t.name())) {
+            LOG.info("the {} transport is not available here ({}); trying the next", t.name(), String.valueOf(t.unavailabilityCause()));
           }
         }
         return Transport.NIO;
