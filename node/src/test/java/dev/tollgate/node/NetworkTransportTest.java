@@ -25,6 +25,7 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -58,10 +59,28 @@ class NetworkTransportTest {
     assertEquals(List.of(), origin.errors);
   }
 
-  @AfterEach
+  private String transportProperty;
+  private String nativeProperty;
+
+  /** Each test sets what it needs; the suite's own settings (a -Dtollgate.transport run) come back after it. */
+  @BeforeEach
   void clearProperties() {
-    System.clearProperty(NetworkTransport.PROPERTY);
-    System.clearProperty("tollgate.nativeTransport");
+    transportProperty = System.clearProperty(NetworkTransport.PROPERTY);
+    nativeProperty = System.clearProperty("tollgate.nativeTransport");
+  }
+
+  @AfterEach
+  void restoreProperties() {
+    restore(NetworkTransport.PROPERTY, transportProperty);
+    restore("tollgate.nativeTransport", nativeProperty);
+  }
+
+  private static void restore(String name, String value) {
+    if (value == null) {
+      System.clearProperty(name);
+    } else {
+      System.setProperty(name, value);
+    }
   }
 
   @Test
