@@ -96,7 +96,7 @@ public final class Node {
       return Future.failedFuture(e);
     }
     NodeMetrics metrics = new NodeMetrics(config.nodeName());
-    VertxOptions options = new VertxOptions().setMetricsOptions(metrics.vertxOptions()).setPreferNativeTransport(transport != Transport.NIO);
+    VertxOptions options = new VertxOptions().setMetricsOptions(metrics.vertxOptions());
     Future<Vertx> built =
         config.cluster().enabled()
             ? Clustering.start(config, options, transport, metrics.vertxFactory())
