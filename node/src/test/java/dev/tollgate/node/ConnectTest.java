@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tollgate.node.fixtures.Origin;
+import dev.tollgate.node.fixtures.Ports;
 import dev.tollgate.node.fixtures.TestNodes;
 import dev.tollgate.testing.Await;
 import dev.tollgate.testing.Raw;
@@ -43,9 +44,7 @@ class ConnectTest {
   static void start(@TempDir Path dir) throws Exception {
     vertx = Vertx.vertx();
     origin = new Origin(vertx);
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      closedPort = s.getLocalPort();
-    }
+    closedPort = Ports.unused();
     blackhole = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
     fillBacklog();
     List<Integer> ports = List.of(origin.echoPort(), origin.httpPort(), closedPort, blackhole.getLocalPort(), 443);

@@ -10,6 +10,7 @@ import dev.tollgate.ingress.FailureResponder;
 import dev.tollgate.node.fixtures.ClosingBackend;
 import dev.tollgate.node.fixtures.Control;
 import dev.tollgate.node.fixtures.Origin;
+import dev.tollgate.node.fixtures.Ports;
 import dev.tollgate.node.fixtures.TestNodes;
 import dev.tollgate.node.fixtures.TestPki;
 import dev.tollgate.node.fixtures.TlsClients;
@@ -22,7 +23,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -54,10 +54,7 @@ class TerminateFastPathTest {
     ca = TestPki.ca("Test Server CA");
     Path certs = dir.resolve("certs");
     ca.server("fast.test", "fast.test", "closer.test", "down.test", "named.test").write(certs, "fast");
-    int closed;
-    try (ServerSocket s = new ServerSocket(0)) {
-      closed = s.getLocalPort();
-    }
+    int closed = Ports.unused();
     JsonObject listener =
         TestNodes.terminateListener("fast", certs, "fast", "http://127.0.0.1:" + origin.httpPort())
             .put("routes", new JsonObject()

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tollgate.ingress.FailureResponder;
 import dev.tollgate.ingress.terminate.ListenerCertificates;
 import dev.tollgate.node.fixtures.Origin;
+import dev.tollgate.node.fixtures.Ports;
 import dev.tollgate.node.fixtures.TestNodes;
 import dev.tollgate.node.fixtures.TestPki;
 import dev.tollgate.node.fixtures.TlsClients;
@@ -22,7 +23,6 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -50,10 +50,7 @@ class TerminateTest {
     ca.server("a.example.test", "a.example.test", "down.example.test").write(certs, "a");
     ca.server("b.example.test", "b.example.test").write(certs, "b");
     ca.server("wild.test", "*.wild.test").write(certs, "wild");
-    int closed;
-    try (ServerSocket s = new ServerSocket(0)) {
-      closed = s.getLocalPort();
-    }
+    int closed = Ports.unused();
     String backend = "http://127.0.0.1:" + origin.httpPort();
     JsonObject web =
         new JsonObject()
