@@ -37,6 +37,7 @@ class ConnectTest {
   static Node shortLived;
   static int closedPort;
   static ServerSocket blackhole;
+  static ServerSocket speaker;
   static final List<Socket> backlogFillers = new ArrayList<>();
   static final HttpClient control = HttpClient.newHttpClient();
 
@@ -47,7 +48,8 @@ class ConnectTest {
     closedPort = Ports.unused();
     blackhole = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
     fillBacklog();
-    List<Integer> ports = List.of(origin.echoPort(), origin.httpPort(), closedPort, blackhole.getLocalPort(), 443);
+    speaker = speaksFirst();
+    List<Integer> ports = List.of(origin.echoPort(), origin.httpPort(), closedPort, blackhole.getLocalPort(), 443, speaker.getLocalPort());
     JsonObject config = TestNodes.config(dir.resolve("a"), ports);
     config.put("timeouts", new JsonObject().put("connect", "1s"));
     node = TestNodes.start(config);
@@ -69,8 +71,27 @@ class ConnectTest {
     }
   }
 
+  /** A server that speaks first, as SSH and SMTP do: a banner on accept, then an echo of one line. */
+  private static ServerSocket speaksFirst() throws IOException {
+    ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    Thread accepter = new Thread(() -> {
+      while (!server.isClosed()) {
+        try (Socket s = server.accept()) {
+          s.getOutputStream().write("SSH-2.0-Banner_Test\r\n".getBytes(StandardCharsets.US_ASCII));
+          s.getOutputStream().write(s.getInputStream().readNBytes(5));
+        } catch (IOException e) {
+          // closed at the end, or a client that left
+        }
+      }
+    }, "speaks-first");
+    accepter.setDaemon(true);
+    accepter.start();
+    return server;
+  }
+
   @AfterAll
   static void stop() throws IOException {
+    speaker.close();
     Await.result(node.stop());
     Await.result(shortLived.stop());
     origin.close();
@@ -109,6 +130,16 @@ class ConnectTest {
       byte[] back = raw.readN(big.length);
       writer.join();
       assertTrue(java.util.Arrays.equals(big, back), "4 MiB come back byte for byte");
+    }
+  }
+
+  @Test
+  void anUpstreamThatSpeaksFirstIsHeard() throws Exception {
+    try (Raw raw = connect(node, "127.0.0.1:" + speaker.getLocalPort())) {
+      assertEquals(200, Raw.status(raw.readHead()));
+      assertEquals("SSH-2.0-Banner_Test\r\n", new String(raw.readN(21), StandardCharsets.US_ASCII), "the banner sent on accept, before the 200 reached the client");
+      raw.send("hello");
+      assertEquals("hello", new String(raw.readN(5), StandardCharsets.US_ASCII));
     }
   }
 

@@ -55,25 +55,21 @@ public final class Tunnel {
 
   /** Starts relaying; must run on the tunnel's context. */
   void start() {
-    up = new Pump(context.owner(), client, upstream, n -> {
+    // A side's end comes after everything it sent was handed to its pump, even when the pump was
+    // paused by a slow reader on the other side; a close can come earlier, with bytes still queued
+    // inside Vert.x. So the tunnel ends on end; a bare close only arms a grace timer.
+    up = Pump.between(context.owner(), client, upstream, n -> {
       bytesUp += n;
       lastActivityNanos = System.nanoTime();
-    }, owner.bytes());
-    down = new Pump(context.owner(), upstream, client, n -> {
+    }, owner.bytes(), () -> end("client closed", client), () -> closedWithoutEnd("client closed"));
+    down = Pump.between(context.owner(), upstream, client, n -> {
       bytesDown += n;
       lastActivityNanos = System.nanoTime();
-    }, owner.bytes());
-    up.start();
-    down.start();
-    // A side's end comes after everything it sent was delivered to its pump, even when the pump
-    // was paused by a slow reader on the other side; a close can come earlier, with bytes still
-    // queued inside Vert.x. So the tunnel ends on end; a bare close only arms a grace timer.
-    client.endHandler(v -> end("client closed", client));
-    upstream.endHandler(v -> end("upstream closed", upstream));
-    client.closeHandler(v -> closedWithoutEnd("client closed"));
-    upstream.closeHandler(v -> closedWithoutEnd("upstream closed"));
+    }, owner.bytes(), () -> end("upstream closed", upstream), () -> closedWithoutEnd("upstream closed"));
     client.exceptionHandler(e -> end("client error: " + e.getMessage(), null));
     upstream.exceptionHandler(e -> end("upstream error: " + e.getMessage(), null));
+    up.start();
+    down.start();
   }
 
   /** Ends the tunnel from any thread: both sides get what is queued for them, then close. */
@@ -116,6 +112,8 @@ public final class Tunnel {
     Future<Void> u = upstream == ended ? upstream.close() : up.flushed().transform(ar -> closeAfterFlush(upstream));
     Future.join(c, u).onComplete(ar -> {
       context.owner().cancelTimer(grace);
+      up.discardRest();
+      down.discardRest();
       owner.release().run();
       closed.tryComplete(reason);
     });
@@ -147,6 +145,11 @@ public final class Tunnel {
 
   public Target target() {
     return target;
+  }
+
+  /** Whether both directions move Netty's buffers as read (for tests). */
+  boolean movesChannelBuffers() {
+    return up.movesChannelBuffers() && down.movesChannelBuffers();
   }
 
   long openedNanos() {

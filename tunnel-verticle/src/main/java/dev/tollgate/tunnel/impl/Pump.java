@@ -1,9 +1,16 @@
 package dev.tollgate.tunnel.impl;
 
 import dev.tollgate.common.limits.TokenBucket;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.impl.MessageWrite;
+import io.vertx.core.net.impl.VertxConnection;
 import io.vertx.core.streams.ReadStream;
 import io.vertx.core.streams.WriteStream;
 import java.util.function.BooleanSupplier;
@@ -14,6 +21,11 @@ import java.util.function.IntConsumer;
  * is paused, and resumed on drain, so a slow reader never grows the heap. With a byte bucket it
  * also shapes: after bytes that put the bucket in debt, the source is paused until the debt is
  * paid (never dropping data). Counts what it moves.
+ *
+ * <p>Between two TCP sockets on one event loop ({@link #between}) it moves Netty's own buffers:
+ * what one channel read is written to the other as is, without the two copies of the {@link
+ * Buffer} path (into a heap buffer on read, back into a direct one on write). It switches to that
+ * only once whatever Vert.x had already queued as buffers has gone through, so order holds.
  */
 public final class Pump {
   private final Vertx vertx;
@@ -22,9 +34,18 @@ public final class Pump {
   private final IntConsumer onBytes;
   private final TokenBucket bytes;
   private final BooleanSupplier destinationGone;
+  private final NetSocketInternal rawSource;
+  private final VertxConnection rawDestination;
   private Future<Void> lastWrite = Future.succeededFuture();
   private boolean queueFull;
   private long rateTimer = -1;
+  private int pauses;
+  private boolean raw;
+  private boolean stopped;
+  private boolean discard;
+  private boolean sourceClosed;
+  private boolean endSignalled;
+  private Runnable ended = () -> {};
 
   /** @param bytes the byte bucket to shape by, or null for none */
   public Pump(Vertx vertx, ReadStream<Buffer> source, WriteStream<Buffer> destination, IntConsumer onBytes, TokenBucket bytes) {
@@ -42,12 +63,56 @@ public final class Pump {
       IntConsumer onBytes,
       TokenBucket bytes,
       BooleanSupplier destinationGone) {
+    this(vertx, source, destination, onBytes, bytes, destinationGone, null, null);
+  }
+
+  private Pump(
+      Vertx vertx,
+      ReadStream<Buffer> source,
+      WriteStream<Buffer> destination,
+      IntConsumer onBytes,
+      TokenBucket bytes,
+      BooleanSupplier destinationGone,
+      NetSocketInternal rawSource,
+      VertxConnection rawDestination) {
     this.destinationGone = destinationGone;
     this.vertx = vertx;
     this.source = source;
     this.destination = destination;
     this.onBytes = onBytes;
     this.bytes = bytes;
+    this.rawSource = rawSource;
+    this.rawDestination = rawDestination;
+  }
+
+  /**
+   * A pump from one socket to another that also reports the source's end: {@code ended} runs once
+   * the source has closed and everything it sent has been handed to the destination; {@code
+   * closed} runs when the source's connection closes, which can be earlier, while the pump is
+   * paused with data still queued. Call {@link #discardRest()} once both sockets are closed.
+   */
+  public static Pump between(
+      Vertx vertx, NetSocket source, NetSocket destination, IntConsumer onBytes, TokenBucket bytes, Runnable ended, Runnable closed) {
+    boolean sameLoop =
+        source instanceof NetSocketInternal s
+            && destination instanceof NetSocketInternal d
+            && destination instanceof VertxConnection
+            && s.channelHandlerContext().executor() == d.channelHandlerContext().executor();
+    Pump pump =
+        sameLoop
+            ? new Pump(vertx, source, destination, onBytes, bytes, () -> false, (NetSocketInternal) source, (VertxConnection) destination)
+            : new Pump(vertx, source, destination, onBytes, bytes);
+    pump.ended = ended;
+    source.endHandler(v -> pump.signalEnd());
+    source.closeHandler(
+        v -> {
+          pump.sourceClosed = true;
+          closed.run();
+          if (pump.raw && !pump.paused()) {
+            pump.signalEnd(); // a raw source's end is its close once nothing of it is left queued
+          }
+        });
+    return pump;
   }
 
   public void start() {
@@ -60,29 +125,99 @@ public final class Pump {
           if (destinationGone.getAsBoolean()) {
             return;
           }
-          onBytes.accept(buffer.length());
-          lastWrite = destination.write(buffer);
-          if (destination.writeQueueFull()) {
-            queueFull = true;
-            source.pause();
-          }
-          if (bytes != null) {
-            long waitNanos = bytes.consume(buffer.length(), System.nanoTime());
-            if (waitNanos > 0 && rateTimer < 0) {
-              source.pause();
-              rateTimer = vertx.setTimer(Math.max(1, waitNanos / 1_000_000), t -> {
-                rateTimer = -1;
-                resumeIfFree();
-              });
-            }
-          }
+          moved(buffer.length(), destination.write(buffer));
         });
     source.resume();
+    switchToRawSoon();
+  }
+
+  private void moved(int length, Future<Void> write) {
+    onBytes.accept(length);
+    lastWrite = write;
+    if (destination.writeQueueFull()) {
+      queueFull = true;
+      pause();
+    }
+    if (bytes != null) {
+      long waitNanos = bytes.consume(length, System.nanoTime());
+      if (waitNanos > 0 && rateTimer < 0) {
+        pause();
+        rateTimer = vertx.setTimer(Math.max(1, waitNanos / 1_000_000), t -> {
+          rateTimer = -1;
+          resumeIfFree();
+        });
+      }
+    }
+  }
+
+  private void pause() {
+    pauses++;
+    source.pause();
+  }
+
+  private boolean paused() {
+    return queueFull || rateTimer >= 0;
   }
 
   private void resumeIfFree() {
-    if (!queueFull && rateTimer < 0) {
+    if (!paused()) {
       source.resume();
+      if (raw && sourceClosed && !paused()) {
+        signalEnd(); // the resume handed over what was left of a closed source
+      }
+      switchToRawSoon();
+    }
+  }
+
+  /**
+   * A resume asks Vert.x to hand over its queued buffers in a task of its own on the event loop;
+   * a task queued now runs after it. If the pump has not paused since, that queue is empty and
+   * stays empty, and the channel's own messages can go straight to the destination.
+   */
+  private void switchToRawSoon() {
+    if (rawSource == null || raw || stopped) {
+      return;
+    }
+    int pausesNow = pauses;
+    vertx.runOnContext(v -> {
+      if (!raw && !stopped && !sourceClosed && pauses == pausesNow && !paused()) {
+        raw = true;
+        rawSource.messageHandler(this::moveRaw);
+      }
+    });
+  }
+
+  private void moveRaw(Object message) {
+    if (!(message instanceof ByteBuf buf)) {
+      ReferenceCountUtil.release(message);
+      return;
+    }
+    if (discard) {
+      buf.release();
+      return;
+    }
+    int length = buf.readableBytes();
+    Promise<Void> written = Promise.promise();
+    rawDestination.writeToChannel(
+        new MessageWrite() {
+          @Override
+          public void write() {
+            rawDestination.write(buf, false, written);
+          }
+
+          @Override
+          public void cancel(Throwable cause) {
+            buf.release(); // never written: the destination closed with it still queued
+            written.tryFail(cause);
+          }
+        });
+    moved(length, written.future());
+  }
+
+  private void signalEnd() {
+    if (!endSignalled) {
+      endSignalled = true;
+      ended.run();
     }
   }
 
@@ -91,11 +226,30 @@ public final class Pump {
    * go back to its pool paused, or the next request on it would never be read.
    */
   public void stop() {
+    stopped = true;
     if (rateTimer >= 0) {
       vertx.cancelTimer(rateTimer);
       rateTimer = -1;
       source.resume();
     }
+  }
+
+  /**
+   * Releases what a closed source still had queued (Netty's pooled buffers are not garbage
+   * collected): called once both sockets are closed.
+   */
+  public void discardRest() {
+    stopped = true;
+    discard = true;
+    if (raw) {
+      queueFull = false;
+      source.resume();
+    }
+  }
+
+  /** Whether the pump now moves the channel's own buffers (see {@link #between}). */
+  public boolean movesChannelBuffers() {
+    return raw;
   }
 
   /**
