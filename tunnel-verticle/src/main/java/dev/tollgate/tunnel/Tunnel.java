@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.impl.ConnectionBase;
 import java.time.Instant;
@@ -105,8 +106,8 @@ public final class Tunnel {
     // Each side is closed once what was written to it has left for the kernel (which delivers it
     // before the FIN); a peer that never reads is cut after a grace period instead.
     long grace = context.owner().setTimer(FLUSH_GRACE_MILLIS, t -> {
-      client.close();
-      upstream.close();
+      cut(client);
+      cut(upstream);
     });
     Future<Void> c = client == ended ? client.close() : down.flushed().transform(ar -> closeAfterFlush(client));
     Future<Void> u = upstream == ended ? upstream.close() : up.flushed().transform(ar -> closeAfterFlush(upstream));
@@ -134,6 +135,19 @@ public final class Tunnel {
     return done.future();
   }
 
+  /**
+   * Closes a socket without waiting for what is queued for it. Vert.x's own close first writes an
+   * empty buffer behind the queue, which never leaves for a peer that does not read; closing the
+   * channel below Vert.x's handler does not wait, and Vert.x then drops (and releases) the queue.
+   */
+  private static void cut(NetSocket socket) {
+    if (socket instanceof NetSocketInternal internal) {
+      internal.channelHandlerContext().close();
+    } else {
+      socket.close(); // an h2 stream
+    }
+  }
+
   /** Completes with the reason once the tunnel has ended. */
   public Future<String> closed() {
     return closed.future();
@@ -150,6 +164,11 @@ public final class Tunnel {
   /** Whether both directions move Netty's buffers as read (for tests). */
   boolean movesChannelBuffers() {
     return up.movesChannelBuffers() && down.movesChannelBuffers();
+  }
+
+  /** Bytes read from either side after the tunnel had ended, dropped and their buffers released (for tests). */
+  long discardedBytes() {
+    return up.discarded() + down.discarded();
   }
 
   long openedNanos() {

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.concurrent.CompletableFuture;
@@ -58,8 +59,17 @@ class TunnelRelayTest {
 
   /** A client of a new {@link #front}. */
   private Socket client(long delayMillis, TunnelOwner owner) throws IOException {
-    Socket s = new Socket("127.0.0.1", front(delayMillis, owner));
+    return client(delayMillis, owner, 0);
+  }
+
+  /** A client of a new {@link #front}, with a small receive window when {@code receiveBuffer > 0}. */
+  private Socket client(long delayMillis, TunnelOwner owner, int receiveBuffer) throws IOException {
+    Socket s = new Socket();
+    if (receiveBuffer > 0) {
+      s.setReceiveBufferSize(receiveBuffer); // before connecting, so the window is small from the start
+    }
     s.setSoTimeout(30_000); // a relay that loses the end fails the test instead of hanging it
+    s.connect(new InetSocketAddress("127.0.0.1", front(delayMillis, owner)));
     return s;
   }
 
@@ -155,8 +165,7 @@ class TunnelRelayTest {
   void aSlowReaderGetsEverythingOfAnUpstreamThatClosedLongBefore() throws Exception {
     byte[] down = pattern(16 * MIB, 3);
     CompletableFuture<byte[]> atUpstream = upstreamReadsThenSends(0, down);
-    try (Socket client = client(0, TunnelOwner.NONE)) {
-      client.setReceiveBufferSize(16 * 1024);
+    try (Socket client = client(0, TunnelOwner.NONE, 16 * 1024)) {
       Tunnel t = tunnel.get(10, TimeUnit.SECONDS);
       byte[] received = readAll(client.getInputStream(), 8, 5); // EOF: the tunnel closed the client
       assertArrayEquals(down, received);
@@ -171,9 +180,14 @@ class TunnelRelayTest {
     // The upstream writes 64 KiB and closes at once, so the relay reads it all and the close in
     // one go; a small byte bucket pauses the relay after the first buffer, with the rest and the
     // close held behind the pause. The tunnel must end only after that rest was relayed.
-    byte[] down = pattern(64 * 1024, 8);
+    shapedDownload(64 * 1024, 128 * 1024, 1024);
+  }
+
+  /** The upstream sends {@code length} bytes and closes; the tunnel's bucket shapes them. */
+  private void shapedDownload(int length, double bytesPerSecond, double burst) throws Exception {
+    byte[] down = pattern(length, length);
     CompletableFuture<byte[]> atUpstream = upstreamReadsThenSends(0, down);
-    TokenBucket bucket = new TokenBucket(128 * 1024, 1024, System.nanoTime());
+    TokenBucket bucket = new TokenBucket(bytesPerSecond, burst, System.nanoTime());
     try (Socket client = client(0, new TunnelOwner("u", bucket, () -> {}))) {
       Tunnel t = tunnel.get(10, TimeUnit.SECONDS);
       assertArrayEquals(down, readAll(client.getInputStream(), 0, 0));
@@ -206,42 +220,66 @@ class TunnelRelayTest {
       assertArrayEquals(both, atUpstream.get(30, TimeUnit.SECONDS));
       assertEquals("client closed", Await.result(t.closed()));
       assertEquals((long) both.length, t.info().bytesUp());
+      assertTrue(t.movesChannelBuffers(), "the pumps went over to Netty's buffers after the queued ones");
     }
   }
 
   @Test
   void aShapedTunnelDeliversEverything() throws Exception {
-    byte[] down = pattern(3 * MIB, 6);
-    CompletableFuture<byte[]> atUpstream = upstreamReadsThenSends(0, down);
-    TokenBucket bucket = new TokenBucket(8 * MIB, 256 * 1024, System.nanoTime());
-    try (Socket client = client(0, new TunnelOwner("u", bucket, () -> {}))) {
-      Tunnel t = tunnel.get(10, TimeUnit.SECONDS);
-      assertArrayEquals(down, readAll(client.getInputStream(), 0, 0));
-      assertEquals("upstream closed", Await.result(t.closed()));
-      atUpstream.get(30, TimeUnit.SECONDS);
-    }
+    shapedDownload(3 * MIB, 8 * MIB, 256 * 1024);
+  }
+
+  /**
+   * The upstream, on a thread of its own: once the tunnel moves Netty's buffers, sends {@code
+   * down} (blocking while nobody reads the client side), then reads to EOF; a kill ends it.
+   */
+  private CompletableFuture<Void> upstreamSendsOnceRaw(byte[] down) {
+    return CompletableFuture.runAsync(() -> {
+      try (Socket s = upstream.accept()) {
+        Tunnel t = tunnel.get(10, TimeUnit.SECONDS);
+        awaitTrue(t::movesChannelBuffers, "the pumps moved over to Netty's buffers");
+        s.getOutputStream().write(down);
+        readAll(s.getInputStream(), 0, 0);
+      } catch (IOException closedByTheKill) {
+        // expected
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
   }
 
   @Test
   void aTunnelKilledWhilePausedEndsAfterTheClientTookWhatWasSentToIt() throws Exception {
     byte[] down = pattern(16 * MIB, 7);
-    CompletableFuture<Void> upstreamDone = CompletableFuture.runAsync(() -> {
-      try (Socket s = upstream.accept()) {
-        s.getOutputStream().write(down); // blocks while nobody reads the client side
-        readAll(s.getInputStream(), 0, 0);
-      } catch (IOException | InterruptedException closedByTheKill) {
-        // expected
-      }
-    });
-    try (Socket client = client(0, TunnelOwner.NONE)) {
-      client.setReceiveBufferSize(16 * 1024);
+    CompletableFuture<Void> upstreamDone = upstreamSendsOnceRaw(down);
+    try (Socket client = client(0, TunnelOwner.NONE, 16 * 1024)) {
       Tunnel t = tunnel.get(10, TimeUnit.SECONDS);
-      awaitTrue(() -> t.info().bytesDown() > MIB, "the relay moved a first MiB, then paused on the client");
+      awaitTrue(() -> t.info().bytesDown() > 64 * 1024, "the relay moved a first 64 KiB, then paused on the client");
       t.close("killed");
       byte[] received = readAll(client.getInputStream(), 0, 0);
       assertEquals("killed", Await.result(t.closed()));
-      assertTrue(received.length >= MIB && received.length < down.length, received.length + " bytes");
+      assertTrue(received.length >= 64 * 1024 && received.length < down.length, received.length + " bytes");
       assertArrayEquals(java.util.Arrays.copyOf(down, received.length), received, "a prefix, whole");
+      awaitTrue(() -> registry.size() == 0, "the registry forgot the tunnel");
+      upstreamDone.get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aTunnelKilledWhileItsClientReadsNothingIsCutAfterTheGrace() throws Exception {
+    CompletableFuture<Void> upstreamDone = upstreamSendsOnceRaw(pattern(16 * MIB, 9));
+    try (Socket client = client(0, TunnelOwner.NONE, 16 * 1024)) {
+      Tunnel t = tunnel.get(10, TimeUnit.SECONDS);
+      long moved = -1;
+      while (moved != t.info().bytesDown()) { // until the kernel's buffers and the relay's queue are full
+        moved = t.info().bytesDown();
+        Thread.sleep(300);
+      }
+      assertTrue(moved < 16 * MIB, "the relay is paused on the client: " + moved);
+      t.close("killed"); // what is queued for the client can never leave: the grace timer cuts it
+      assertEquals("killed", t.closed().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+      // what the relay had read from the upstream but held behind the pause was released
+      assertTrue(t.discardedBytes() > 0, "Netty's buffers held at the end were released");
       awaitTrue(() -> registry.size() == 0, "the registry forgot the tunnel");
       upstreamDone.get(30, TimeUnit.SECONDS);
     }

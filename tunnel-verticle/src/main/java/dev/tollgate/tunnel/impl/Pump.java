@@ -5,10 +5,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.impl.ConnectionBase;
 import io.vertx.core.net.impl.MessageWrite;
 import io.vertx.core.net.impl.VertxConnection;
 import io.vertx.core.streams.ReadStream;
@@ -28,6 +30,9 @@ import java.util.function.IntConsumer;
  * only once whatever Vert.x had already queued as buffers has gone through, so order holds.
  */
 public final class Pump {
+  /** Unused bytes in a queued read buffer above which its bytes move to one of their size. */
+  private static final int SLACK_LIMIT = 4 * 1024;
+
   private final Vertx vertx;
   private final ReadStream<Buffer> source;
   private final WriteStream<Buffer> destination;
@@ -45,6 +50,7 @@ public final class Pump {
   private boolean discard;
   private boolean sourceClosed;
   private boolean endSignalled;
+  private long discarded;
   private Runnable ended = () -> {};
 
   /** @param bytes the byte bucket to shape by, or null for none */
@@ -95,8 +101,11 @@ public final class Pump {
       Vertx vertx, NetSocket source, NetSocket destination, IntConsumer onBytes, TokenBucket bytes, Runnable ended, Runnable closed) {
     boolean sameLoop =
         source instanceof NetSocketInternal s
+            && source instanceof ConnectionBase sc
             && destination instanceof NetSocketInternal d
-            && destination instanceof VertxConnection
+            && destination instanceof VertxConnection dc
+            && sc.context().threadingModel() == ThreadingModel.EVENT_LOOP
+            && dc.context().threadingModel() == ThreadingModel.EVENT_LOOP
             && s.channelHandlerContext().executor() == d.channelHandlerContext().executor();
     Pump pump =
         sameLoop
@@ -179,7 +188,8 @@ public final class Pump {
       return;
     }
     int pausesNow = pauses;
-    vertx.runOnContext(v -> {
+    // the source's own event loop, where Vert.x queued its drain
+    rawSource.channelHandlerContext().executor().execute(() -> {
       if (!raw && !stopped && !sourceClosed && pauses == pausesNow && !paused()) {
         raw = true;
         rawSource.messageHandler(this::moveRaw);
@@ -193,25 +203,41 @@ public final class Pump {
       return;
     }
     if (discard) {
+      discarded += buf.readableBytes();
       buf.release();
       return;
     }
     int length = buf.readableBytes();
+    if (buf.capacity() - length > SLACK_LIMIT && length < buf.capacity() / 2 && !rawDestination.channel().isWritable()) {
+      // a small read in a large buffer that will wait in a queue: a peer sending small pieces to
+      // one that does not read must not make each queued byte hold many
+      buf = rightSized(buf);
+    }
+    ByteBuf sent = buf;
     Promise<Void> written = Promise.promise();
     rawDestination.writeToChannel(
         new MessageWrite() {
           @Override
           public void write() {
-            rawDestination.write(buf, false, written);
+            rawDestination.write(sent, false, written);
           }
 
           @Override
           public void cancel(Throwable cause) {
-            buf.release(); // never written: the destination closed with it still queued
+            sent.release(); // never written: the destination closed with it still queued
             written.tryFail(cause);
           }
         });
     moved(length, written.future());
+  }
+
+  private ByteBuf rightSized(ByteBuf buf) {
+    try {
+      ByteBuf copy = rawDestination.channelHandlerContext().alloc().directBuffer(buf.readableBytes());
+      return copy.writeBytes(buf);
+    } finally {
+      buf.release();
+    }
   }
 
   private void signalEnd() {
@@ -236,15 +262,22 @@ public final class Pump {
 
   /**
    * Releases what a closed source still had queued (Netty's pooled buffers are not garbage
-   * collected): called once both sockets are closed.
+   * collected, and Vert.x keeps what a paused connection read): called once both sockets are
+   * closed. Resuming hands all of it to the pump, which drops it.
    */
   public void discardRest() {
     stopped = true;
     discard = true;
-    if (raw) {
+    if (source instanceof NetSocketInternal) {
+      source.handler(buffer -> discarded += buffer.length());
       queueFull = false;
       source.resume();
     }
+  }
+
+  /** Bytes read from the source but dropped by {@link #discardRest()}: the tunnel had ended. */
+  public long discarded() {
+    return discarded;
   }
 
   /** Whether the pump now moves the channel's own buffers (see {@link #between}). */
